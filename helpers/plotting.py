@@ -1,1 +1,183 @@
-"""(module under construction)"""
+"""The book's one seaborn theme and its standard figures.
+
+This is the only module that draws. Notebooks call :func:`set_theme` once in their imports cell;
+the functions below draw on axes the notebook owns (``fig, ax = figure()``) and return them, so
+a chapter can add titles or annotations before ``plt.show()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+
+from ._validate import check_int
+from .scaling import PowerLawFit
+
+__all__ = ["set_theme", "figure", "curves", "heatmap", "loglog_fit", "phase_diagram"]
+
+WIDTH_PER_PANEL = 4.2
+HEIGHT = 3.2
+
+
+def set_theme() -> None:
+    """Apply the book's theme (seaborn ``whitegrid``, colour-blind palette, compact fonts).
+
+    Calling it twice is harmless; it changes only matplotlib's style settings.
+
+    Examples
+    --------
+    >>> from helpers.plotting import set_theme
+    >>> set_theme()
+    """
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind", font_scale=0.9,
+                  rc={"figure.dpi": 100, "savefig.dpi": 100, "axes.titlesize": "medium",
+                      "figure.constrained_layout.use": True})
+
+
+def figure(ncols: int = 1, nrows: int = 1, *, width: float | None = None,
+           height: float | None = None, **kwargs):
+    """Create a figure with a grid of axes sized for the book's page.
+
+    Returns ``(fig, ax)`` for a single panel, ``(fig, axes)`` (a flat array) otherwise.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from helpers.plotting import figure
+    >>> fig, axes = figure(ncols=2)
+    >>> len(axes)
+    2
+    """
+    ncols = check_int(ncols, "ncols", minimum=1, maximum=6)
+    nrows = check_int(nrows, "nrows", minimum=1, maximum=6)
+    for name, value in (("width", width), ("height", height)):
+        if value is not None and not (isinstance(value, int | float) and value > 0):
+            raise ValueError(f"{name} must be a positive number of inches, got {value!r}")
+    size = (width or WIDTH_PER_PANEL * ncols, height or HEIGHT * nrows)
+    fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False, **kwargs)
+    axes = axes.ravel()
+    return (fig, axes[0]) if axes.size == 1 else (fig, axes)
+
+
+def curves(ax, frame: pd.DataFrame, x: str, y: str, *, hue: str | None = None,
+           logy: bool = False, logx: bool = False, **kwargs):
+    """Line plot of ``frame[y]`` against ``frame[x]``, one line per value of ``hue``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> from helpers.plotting import curves, figure
+    >>> frame = pd.DataFrame({"step": [0, 1, 2], "loss": [1.0, 0.5, 0.25]})
+    >>> fig, ax = figure()
+    >>> ax = curves(ax, frame, "step", "loss", logy=True)
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    for name in (x, y) + ((hue,) if hue is not None else ()):
+        if name not in frame.columns:
+            raise ValueError(f"column {name!r} not in frame; columns are {list(frame.columns)}")
+    palette = "viridis" if hue is not None and frame[hue].nunique() > 6 else None
+    sns.lineplot(data=frame, x=x, y=y, hue=hue, ax=ax, palette=palette, **kwargs)
+    if logy:
+        ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
+    return ax
+
+
+def heatmap(ax, matrix, *, title: str | None = None, vmin: float | None = None,
+            vmax: float | None = None, cmap: str = "vlag", center: float | None = 0.0, **kwargs):
+    """Heat map of a matrix (e.g. a gradient cosine matrix or an NTK Gram matrix).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from helpers.plotting import figure, heatmap
+    >>> fig, ax = figure()
+    >>> ax = heatmap(ax, np.eye(3), title="identity")
+    """
+    if isinstance(matrix, torch.Tensor):
+        matrix = matrix.detach().cpu().numpy()
+    matrix = np.asarray(matrix, dtype=float)
+    if matrix.ndim != 2 or matrix.size == 0:
+        raise ValueError(f"matrix must be a non-empty 2-D array, got shape {matrix.shape}")
+    tick = max(1, matrix.shape[0] // 8)
+    sns.heatmap(matrix, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, center=center, square=True,
+                xticklabels=tick, yticklabels=tick, **kwargs)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def loglog_fit(ax, x, y, fit: PowerLawFit, *, label: str | None = None, color=None):
+    """Scatter ``y`` against ``x`` on log-log axes with the fitted power law drawn through it.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from helpers.plotting import figure, loglog_fit
+    >>> from helpers.scaling import fit_power_law
+    >>> x, y = [1, 2, 4, 8], [1.0, 0.7, 0.5, 0.36]
+    >>> fig, ax = figure()
+    >>> ax = loglog_fit(ax, x, y, fit_power_law(x, y), label="data")
+    """
+    if not isinstance(fit, PowerLawFit):
+        raise TypeError(f"fit must be a helpers.scaling.PowerLawFit, got {type(fit).__name__}")
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D of equal length, got {x.shape} and {y.shape}")
+    line = ax.scatter(x, y, label=label, color=color, zorder=3)
+    grid = np.geomspace(x.min(), x.max(), 50)
+    ax.plot(grid, fit.predict(grid), color=line.get_facecolor()[0], alpha=0.8,
+            label=f"fit: slope {fit.slope:.2f}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.legend()
+    return ax
+
+
+def phase_diagram(ax, probability, xs: Sequence[float], ys: Sequence[float], *,
+                  xlabel: str, ylabel: str, title: str | None = None):
+    """Grey-scale phase diagram of a success probability over a grid (white = 1, black = 0).
+
+    ``probability[i, j]`` is the success rate at ``(xs[j], ys[i])``; used for Figure 2 of Oymak
+    & Soltanolkotabi.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from helpers.plotting import figure, phase_diagram
+    >>> fig, ax = figure()
+    >>> ax = phase_diagram(ax, np.eye(2), [1, 2], [3, 4], xlabel="k", ylabel="n")
+    """
+    if isinstance(probability, torch.Tensor):
+        probability = probability.detach().cpu().numpy()
+    probability = np.asarray(probability, dtype=float)
+    if probability.shape != (len(ys), len(xs)):
+        raise ValueError(f"probability must have shape (len(ys), len(xs)) = ({len(ys)},"
+                         f" {len(xs)}), got {probability.shape}")
+    if np.any((probability < 0) | (probability > 1)):
+        raise ValueError("probability must lie in [0, 1]")
+    ax.pcolormesh(np.arange(len(xs) + 1), np.arange(len(ys) + 1), probability, cmap="gray",
+                  vmin=0, vmax=1, shading="flat")
+    ax.set_xticks(np.arange(len(xs)) + 0.5, [f"{v:g}" for v in xs])
+    ax.set_yticks(np.arange(len(ys)) + 0.5, [f"{v:g}" for v in ys])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return ax

@@ -1,0 +1,143 @@
+"""The training loop implements (S)GD exactly, reproducibly, and validates its inputs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from helpers.rng import make_generator
+from helpers.train import History, step_decay, train
+
+
+def _squared(outputs, targets):
+    return 0.5 * (outputs.reshape(-1) - targets) ** 2
+
+
+def _linear(d, value=0.0):
+    model = torch.nn.Linear(d, 1, bias=False).double()
+    torch.nn.init.constant_(model.weight, value)
+    return model
+
+
+def test_full_batch_gd_matches_closed_form(gen):
+    n, d, lr, steps = 8, 5, 0.1, 7
+    X = torch.randn(n, d, generator=gen, dtype=torch.float64)
+    y = torch.randn(n, generator=gen, dtype=torch.float64)
+    model = _linear(d)
+    history = train(model, _squared, X, y, lr=lr, steps=steps)
+    w = torch.zeros(d, dtype=torch.float64)
+    for _ in range(steps):  # w <- w - lr * X^T (X w - y) / n
+        w = w - lr * X.T @ (X @ w - y) / n
+    torch.testing.assert_close(model.weight.reshape(-1), w, rtol=1e-12, atol=1e-12)
+    assert history.column("step").tolist() == list(range(steps + 1))
+    expected = 0.5 * ((X @ w - y) ** 2).mean()
+    assert history.final("loss") == pytest.approx(float(expected), rel=1e-12)
+
+
+def test_sgd_uses_each_example_once_per_epoch(gen):
+    n, d = 6, 6
+    X = torch.eye(n, dtype=torch.float64)
+    y = torch.ones(n, dtype=torch.float64)
+    model = _linear(d)
+    # with orthogonal examples each SGD step with b=1 touches one coordinate only
+    train(model, _squared, X, y, lr=1.0, steps=n, batch_size=1, generator=gen)
+    torch.testing.assert_close(model.weight.reshape(-1), torch.ones(d, dtype=torch.float64))
+
+
+def test_sgd_reproducible_and_seed_dependent():
+    X = torch.randn(20, 4, generator=make_generator(3), dtype=torch.float64)
+    y = torch.randn(20, generator=make_generator(4), dtype=torch.float64)
+
+    def run(seed):
+        model = _linear(4)
+        train(model, _squared, X, y, lr=0.2, steps=13, batch_size=3,
+              generator=make_generator(seed))
+        return model.weight.detach().clone()
+
+    assert torch.equal(run(0), run(0))
+    assert not torch.equal(run(0), run(1))
+
+
+def test_frozen_parameters_do_not_move(gen):
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    model = model.double()
+    model[2].weight.requires_grad_(False)
+    before = model[2].weight.clone()
+    X = torch.randn(5, 3, generator=gen, dtype=torch.float64)
+    train(model, _squared, X, torch.zeros(5, dtype=torch.float64), lr=0.1, steps=3)
+    assert torch.equal(model[2].weight, before)
+
+
+def test_schedule_metrics_and_record_every(gen):
+    X = torch.randn(10, 3, generator=gen, dtype=torch.float64)
+    y = torch.zeros(10, dtype=torch.float64)
+    model = _linear(3, 1.0)
+    history = train(model, _squared, X, y, lr=0.1, steps=10, record_every=4,
+                    schedule=step_decay(5, 0.1),
+                    metrics={"norm": lambda m: float(m.weight.detach().norm())})
+    frame = history.frame()
+    assert frame["step"].tolist() == [0, 4, 8, 10]
+    assert frame["lr"].tolist() == pytest.approx([0.1, 0.1, 0.01, 0.001])
+    assert (frame["norm"].diff().dropna() < 0).all()
+
+
+def test_history_errors():
+    with pytest.raises(KeyError, match="recorded metrics"):
+        History([{"step": 0, "loss": 1.0}]).column("accuracy")
+
+
+def test_divergence_is_reported(gen):
+    X = 10 * torch.randn(10, 3, generator=gen, dtype=torch.float64)
+    with pytest.raises(FloatingPointError, match="too large"):
+        train(_linear(3, 1.0), _squared, X, torch.zeros(10, dtype=torch.float64), lr=1e6,
+              steps=50)
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        ({"lr": 0.0}, ValueError, "lr must be >"),
+        ({"lr": float("nan")}, ValueError, "lr must be finite"),
+        ({"steps": -1}, ValueError, "steps"),
+        ({"steps": 1.5}, TypeError, "steps must be an integer"),
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"batch_size": 99}, ValueError, "batch_size"),
+        ({"batch_size": 2}, TypeError, "generator"),
+        ({"batch_size": 2, "generator": 0}, TypeError, "generator"),
+        ({"record_every": 0}, ValueError, "record_every"),
+        ({"schedule": 3}, TypeError, "schedule"),
+        ({"metrics": {"a": 1}}, TypeError, "metrics"),
+    ],
+)
+def test_bad_arguments(gen, kwargs, error, match):
+    X = torch.randn(10, 3, generator=gen, dtype=torch.float64)
+    y = torch.zeros(10, dtype=torch.float64)
+    args = {"lr": 0.1, "steps": 2} | kwargs
+    with pytest.raises(error, match=match):
+        train(_linear(3), _squared, X, y, **args)
+
+
+def test_bad_data_and_model(gen):
+    X = torch.randn(10, 3, generator=gen, dtype=torch.float64)
+    y = torch.zeros(10, dtype=torch.float64)
+    with pytest.raises(ValueError, match="same number of rows"):
+        train(_linear(3), _squared, X, y[:5], lr=0.1, steps=1)
+    with pytest.raises(ValueError, match="finite"):
+        train(_linear(3), _squared, X * float("nan"), y, lr=0.1, steps=1)
+    with pytest.raises(TypeError, match="nn.Module"):
+        train(lambda x: x, _squared, X, y, lr=0.1, steps=1)
+    with pytest.raises(TypeError, match="loss_fn"):
+        train(_linear(3), "mse", X, y, lr=0.1, steps=1)
+    with pytest.raises(ValueError, match="one loss per example"):
+        train(_linear(3), lambda o, t: ((o.reshape(-1) - t) ** 2).mean(), X, y, lr=0.1, steps=1)
+    frozen = _linear(3)
+    frozen.weight.requires_grad_(False)
+    with pytest.raises(ValueError, match="no trainable"):
+        train(frozen, _squared, X, y, lr=0.1, steps=1)
+
+
+def test_step_decay_bad_input():
+    with pytest.raises(ValueError, match="every"):
+        step_decay(0, 0.5)
+    with pytest.raises(ValueError, match="factor"):
+        step_decay(3, 0.0)
