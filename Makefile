@@ -15,7 +15,9 @@ NOTEBOOKS := $(shell find chapters -name '*.ipynb' -not -path '*/.ipynb_checkpoi
 SOURCES   := $(shell find chapters -name '*.md' -not -path '*/.ipynb_checkpoints/*' | sort)
 
 # Tests run single-threaded (results must not depend on the thread count) and offline.
-TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 PYTHONHASHSEED=0 \
+# The network guard (tests/netguard/sitecustomize.py) makes any non-loopback connection fail.
+GUARD_ENV := BOOK_NO_NETWORK=1 PYTHONPATH=$(CURDIR)/tests/netguard
+TEST_ENV := $(GUARD_ENV) OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 PYTHONHASHSEED=0 \
             MPLBACKEND=Agg BOOK_SCALE=small
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
               -p no:cacheprovider
@@ -39,7 +41,7 @@ $(STAMP): requirements.txt pyproject.toml
 setup: $(STAMP)  ## create .venv from the pinned requirements (done automatically)
 
 book: $(STAMP)  ## build the HTML book into _build/html
-	$(JB) -W --keep-going
+	$(GUARD_ENV) $(JB) -W --keep-going
 	@echo "open _build/html/index.html"
 
 test: $(STAMP)  ## lint, unit tests, pair check, nbval on every notebook, book build with -W
@@ -55,11 +57,11 @@ nbval: $(STAMP)  ## re-execute every committed notebook and compare its outputs 
 	$(TEST_ENV) $(BIN)/python -m pytest -q -n 2 --dist loadfile $(NBVAL_ARGS) $(NOTEBOOKS)
 
 nbval-2threads: $(STAMP)  ## the same with 2 threads per kernel (outputs must not change)
-	OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 PYTHONHASHSEED=0 MPLBACKEND=Agg \
+	$(GUARD_ENV) OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 PYTHONHASHSEED=0 MPLBACKEND=Agg \
 	BOOK_SCALE=small $(BIN)/python -m pytest -q $(NBVAL_ARGS) $(NOTEBOOKS)
 
 build: $(STAMP)  ## the book build that must pass with zero warnings
-	$(JB) -W --keep-going
+	$(GUARD_ENV) $(JB) -W --keep-going
 
 sync: $(STAMP)  ## jupytext --sync every pair (after editing a .md)
 	$(BIN)/jupytext --sync $(SOURCES)
