@@ -3,6 +3,12 @@
 Usage::
 
     python scripts/execute_notebooks.py chapters/front/intro.md [more .md or .ipynb ...]
+    python scripts/execute_notebooks.py --timings chapters/**/*.md   # execute, don't write
+
+With ``--timings`` nothing is written: every notebook is executed and a table of seconds per
+notebook is printed with the total, flagging notebooks over the per-notebook budget
+(``--budget``, 90 s) and a total over ``--total-budget`` (900 s); the exit code is 1 if a
+budget is exceeded. ``make timings`` runs it over the whole book.
 
 For each notebook: read the MyST ``.md`` (the source you edit), execute it top to bottom in a
 fresh ``python3`` kernel with the notebook's folder as working directory, write the paired
@@ -12,6 +18,7 @@ single-threaded settings, the same as ``make nbval``, so that committed outputs 
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -21,7 +28,7 @@ import nbformat
 from nbclient import NotebookClient
 
 
-def execute(path: Path, timeout: int = 1200) -> float:
+def execute(path: Path, timeout: int = 1200, write: bool = True) -> float:
     """Execute the pair of ``path`` and write the ``.ipynb``; return the wall time in seconds."""
     md = path.with_suffix(".md")
     ipynb = path.with_suffix(".ipynb")
@@ -34,6 +41,8 @@ def execute(path: Path, timeout: int = 1200) -> float:
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(md.parent)}}).execute()
     seconds = time.perf_counter() - start
+    if not write:
+        return seconds
     jupytext.write(nb, ipynb, fmt="ipynb")
     # Rewrite the .md through jupytext so both files carry identical cell sources.
     jupytext.write(jupytext.read(ipynb), md, fmt="md:myst")
@@ -42,16 +51,23 @@ def execute(path: Path, timeout: int = 1200) -> float:
 
 
 def main(argv: list[str]) -> int:
-    if not argv:
-        print(__doc__)
-        return 2
-    total = 0.0
-    for name in argv:
-        seconds = execute(Path(name))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--timings", action="store_true", help="execute only, write nothing")
+    parser.add_argument("--budget", type=float, default=90.0, help="seconds per notebook")
+    parser.add_argument("--total-budget", type=float, default=900.0, help="seconds in all")
+    args = parser.parse_args(argv)
+    total, over = 0.0, []
+    for path in args.notebooks:
+        seconds = execute(path, write=not args.timings)
         total += seconds
-        print(f"{seconds:7.1f} s  {name}", flush=True)
-    print(f"{total:7.1f} s  total")
-    return 0
+        flag = "  OVER BUDGET" if seconds > args.budget else ""
+        if flag:
+            over.append(path)
+        print(f"{seconds:7.1f} s  {path}{flag}", flush=True)
+    flag = "  OVER BUDGET" if total > args.total_budget else ""
+    print(f"{total:7.1f} s  total ({len(args.notebooks)} notebooks){flag}")
+    return 1 if args.timings and (over or flag) else 0
 
 
 if __name__ == "__main__":
