@@ -18,7 +18,7 @@ SOURCES   := $(shell find chapters -name '*.md' -not -path '*/.ipynb_checkpoints
 # The network guard (tests/netguard/sitecustomize.py) makes any non-loopback connection fail.
 GUARD_ENV := BOOK_NO_NETWORK=1 PYTHONPATH=$(CURDIR)/tests/netguard
 TEST_ENV := $(GUARD_ENV) OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 PYTHONHASHSEED=0 \
-            MPLBACKEND=Agg BOOK_SCALE=small
+            BOOK_SCALE=small
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
               -p no:cacheprovider
 JB := $(BIN)/jupyter-book build . --config book.yml --toc toc.yml
@@ -58,7 +58,7 @@ nbval: $(STAMP)  ## re-execute every committed notebook and compare its outputs 
 	$(TEST_ENV) $(BIN)/python -m pytest -q -n 2 --dist loadfile $(NBVAL_ARGS) $(NOTEBOOKS)
 
 nbval-2threads: $(STAMP)  ## the same with 2 threads per kernel (outputs must not change)
-	$(GUARD_ENV) OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 PYTHONHASHSEED=0 MPLBACKEND=Agg \
+	$(GUARD_ENV) OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 PYTHONHASHSEED=0 \
 	BOOK_SCALE=small $(BIN)/python -m pytest -q $(NBVAL_ARGS) $(NOTEBOOKS)
 
 build: $(STAMP)  ## the book build that must pass with zero warnings
