@@ -68,7 +68,7 @@ sync: $(STAMP)  ## jupytext --sync every pair (after editing a .md)
 	$(BIN)/jupytext --sync $(SOURCES)
 
 execute: $(STAMP)  ## re-execute notebooks in place (NB=path/to/x.md for one), then sync
-	$(TEST_ENV) $(BIN)/python tests/execute_notebooks.py $(or $(NB),$(SOURCES))
+	$(TEST_ENV) $(BIN)/python scripts/execute_notebooks.py $(or $(NB),$(SOURCES))
 
 timings: $(STAMP)  ## execute every notebook (writing nothing) and print seconds per notebook
 	$(TEST_ENV) $(BIN)/python scripts/execute_notebooks.py --timings $(SOURCES)
