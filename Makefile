@@ -23,7 +23,7 @@ NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sani
               -p no:cacheprovider
 JB := $(BIN)/jupyter-book build . --config book.yml --toc toc.yml
 
-.PHONY: help setup book test lint unit nbval nbval-2threads build sync execute timings clean \
+.PHONY: help setup book test lint unit nbval nbval-2threads build sync execute timings bench clean \
         distclean
 
 help:  ## list the targets
@@ -49,7 +49,7 @@ test: $(STAMP)  ## lint, unit tests, pair check, nbval on every notebook, book b
 	$(MAKE) --no-print-directory lint unit nbval build
 
 lint: $(STAMP)  ## ruff on helpers/ and tests/
-	$(BIN)/ruff check helpers tests scripts
+	$(BIN)/ruff check helpers tests scripts benchmarks
 
 unit: $(STAMP)  ## unit tests, docstring examples and the jupytext pair check
 	$(TEST_ENV) $(BIN)/python -m pytest -q -n 2 tests
@@ -69,6 +69,9 @@ sync: $(STAMP)  ## jupytext --sync every pair (after editing a .md)
 
 execute: $(STAMP)  ## re-execute notebooks in place (NB=path/to/x.md for one), then sync
 	$(TEST_ENV) $(BIN)/python scripts/execute_notebooks.py $(or $(NB),$(SOURCES))
+
+bench: $(STAMP)  ## benchmarks: one `name: value` line per figure (2 threads, several repeats)
+	OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 $(BIN)/python benchmarks/bench_gram.py
 
 timings: $(STAMP)  ## execute every notebook (writing nothing) and print seconds per notebook
 	$(TEST_ENV) $(BIN)/python scripts/execute_notebooks.py --timings $(SOURCES)
