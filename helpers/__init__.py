@@ -14,6 +14,7 @@ losses      per-example losses (squared, logistic, cross-entropy)
 gradients   per-example gradients, gradient Gram/cosine matrices, Jacobians and the empirical NTK
 confusion   the gradient-confusion bound of Sankararaman et al. and related summaries
 train       (stochastic) gradient descent on a finite sum, with recorded metrics
+coupling    Li & Liang's coupling: activation patterns, pseudo-network, width sweeps
 checkpoint  atomic, verified checkpoints and resumable epoch-wise training for long runs
 scaling     fits used by the asserts: power-law slopes, linear-convergence rates
 plotting    the book's one seaborn theme and its standard figures
@@ -21,6 +22,7 @@ plotting    the book's one seaborn theme and its standard figures
 
 from . import (
     checkpoint,
+    coupling,
     config,
     confusion,
     data,
@@ -36,6 +38,7 @@ from . import (
 
 __all__ = [
     "checkpoint",
+    "coupling",
     "config",
     "confusion",
     "data",
