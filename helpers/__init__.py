@@ -22,9 +22,9 @@ plotting    the book's one seaborn theme and its standard figures
 
 from . import (
     checkpoint,
-    coupling,
     config,
     confusion,
+    coupling,
     data,
     datasets,
     gradients,
