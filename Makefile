@@ -14,6 +14,9 @@ STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(shell find chapters -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort)
 SOURCES   := $(shell find chapters -name '*.md' -not -path '*/.ipynb_checkpoints/*' | sort)
 
+# Kernels must use the inline backend so that figures are stored (and compared as text/plain).
+unexport MPLBACKEND
+
 # Tests run single-threaded (results must not depend on the thread count) and offline.
 # The network guard (tests/netguard/sitecustomize.py) makes any non-loopback connection fail.
 GUARD_ENV := BOOK_NO_NETWORK=1 PYTHONPATH=$(CURDIR)/tests/netguard

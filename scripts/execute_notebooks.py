@@ -19,6 +19,7 @@ single-threaded settings, the same as ``make nbval``, so that committed outputs 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -51,6 +52,8 @@ def execute(path: Path, timeout: int = 1200, write: bool = True) -> float:
 
 
 def main(argv: list[str]) -> int:
+    # A non-interactive MPLBACKEND (e.g. Agg) would reach the kernel and suppress every figure.
+    os.environ.pop("MPLBACKEND", None)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--timings", action="store_true", help="execute only, write nothing")
