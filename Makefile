@@ -26,7 +26,7 @@ NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sani
               -p no:cacheprovider
 JB := $(BIN)/jupyter-book build . --config book.yml --toc toc.yml
 
-.PHONY: help setup book test lint unit nbval nbval-2threads build sync execute timings bench clean \
+.PHONY: help setup book test lint unit nbval nbval-2threads build sync execute timings bench browser index clean \
         distclean
 
 help:  ## list the targets
@@ -48,11 +48,11 @@ book: $(STAMP)  ## build the HTML book into _build/html
 	$(GUARD_ENV) $(JB) -W --keep-going
 	@echo "open _build/html/index.html"
 
-test: $(STAMP)  ## lint, unit tests, pair check, nbval on every notebook, book build with -W
-	$(MAKE) --no-print-directory lint unit nbval build
+test: $(STAMP)  ## lint, unit tests, pair check, nbval, book build with -W, browser check
+	$(MAKE) --no-print-directory lint unit nbval build browser
 
 lint: $(STAMP)  ## ruff on helpers/ and tests/
-	$(BIN)/ruff check helpers tests scripts benchmarks
+	$(BIN)/ruff check helpers tests scripts benchmarks _ext
 
 unit: $(STAMP)  ## unit tests, docstring examples and the jupytext pair check
 	$(TEST_ENV) $(BIN)/python -m pytest -q -n 2 tests
@@ -66,6 +66,12 @@ nbval-2threads: $(STAMP)  ## the same with 2 threads per kernel (outputs must no
 
 build: $(STAMP)  ## the book build that must pass with zero warnings
 	$(GUARD_ENV) $(JB) -W --keep-going
+
+browser: $(STAMP)  ## load every built page in headless Chromium (run after `make build`)
+	BOOK_BROWSER=1 $(TEST_ENV) $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_browser.py
+
+index: $(STAMP)  ## regenerate chapters/back/theorem_index.md and errata.md (+ .ipynb)
+	$(BIN)/python scripts/make_index.py
 
 sync: $(STAMP)  ## jupytext --sync every pair (after editing a .md)
 	$(BIN)/jupytext --sync $(SOURCES)
