@@ -81,6 +81,7 @@ execute: $(STAMP)  ## re-execute notebooks in place (NB=path/to/x.md for one), t
 
 bench: $(STAMP)  ## benchmarks: one `name: value` line per figure (2 threads, several repeats)
 	OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 $(BIN)/python benchmarks/bench_gram.py
+	OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 $(BIN)/python benchmarks/phase_transition_speedup.py
 
 timings: $(STAMP)  ## execute every notebook (writing nothing) and print seconds per notebook
 	$(TEST_ENV) $(BIN)/python scripts/execute_notebooks.py --timings $(SOURCES)

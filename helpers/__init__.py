@@ -18,6 +18,8 @@ train       (stochastic) gradient descent on a finite sum, with recorded metrics
 coupling    Li & Liang's coupling: activation patterns, pseudo-network, width sweeps
 checkpoint  atomic, verified checkpoints and resumable epoch-wise training for long runs
 scaling     fits used by the asserts: power-law slopes, linear-convergence rates
+nn_covariance  Oymak & Soltanolkotabi's Sigma(X), lambda(X), Hermite forms, Khatri-Rao
+phase_transition  batched GD over a grid of two-layer nets (Figure 2 of Oymak & Soltanolkotabi)
 plotting    the book's one seaborn theme and its standard figures
 """
 
@@ -32,6 +34,8 @@ from . import (
     gradients,
     losses,
     models,
+    nn_covariance,
+    phase_transition,
     plotting,
     rng,
     scaling,
@@ -49,6 +53,8 @@ __all__ = [
     "gradients",
     "losses",
     "models",
+    "nn_covariance",
+    "phase_transition",
     "plotting",
     "rng",
     "scaling",
