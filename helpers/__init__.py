@@ -14,6 +14,7 @@ models      linear model, deep MLPs with selectable initialisation, the two-laye
 losses      per-example losses (squared, logistic, cross-entropy)
 gradients   per-example gradients, gradient Gram/cosine matrices, Jacobians and the empirical NTK
 confusion   the gradient-confusion bound of Sankararaman et al. and related summaries
+sgd_confusion  Part I: the convergence bounds of Sankararaman et al. and vectorised SGD chains
 train       (stochastic) gradient descent on a finite sum, with recorded metrics
 coupling    Li & Liang's coupling: activation patterns, pseudo-network, width sweeps
 checkpoint  atomic, verified checkpoints and resumable epoch-wise training for long runs
@@ -39,6 +40,7 @@ from . import (
     plotting,
     rng,
     scaling,
+    sgd_confusion,
     train,
 )
 
@@ -58,6 +60,7 @@ __all__ = [
     "plotting",
     "rng",
     "scaling",
+    "sgd_confusion",
     "train",
 ]
 __version__ = "0.1.0"
