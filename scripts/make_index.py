@@ -515,7 +515,10 @@ def write(pages: dict[Path, str], root: Path = ROOT) -> None:
         md = root / rel
         md.parent.mkdir(parents=True, exist_ok=True)
         md.write_text(text, encoding="utf-8")
-        jupytext.write(jupytext.reads(text, fmt="md:myst"), md.with_suffix(".ipynb"), fmt="ipynb")
+        nb = jupytext.reads(text, fmt="md:myst")
+        for i, cell in enumerate(nb.cells):  # stable ids: regenerating must not churn the file
+            cell.id = f"{md.stem}-{i}"
+        jupytext.write(nb, md.with_suffix(".ipynb"), fmt="ipynb")
 
 
 def body(text: str) -> str:
