@@ -24,7 +24,7 @@ TEST_ENV := $(GUARD_ENV) OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREAD
             BOOK_SCALE=small
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
               -p no:cacheprovider
-JB := $(BIN)/jupyter-book build . --config book.yml --toc toc.yml
+JB := $(BIN)/jupyter-book build . --all --config book.yml --toc toc.yml
 
 .PHONY: help setup book test lint unit nbval nbval-2threads build sync execute timings bench browser index clean \
         distclean
