@@ -253,7 +253,7 @@ def _link(u: torch.Tensor, link: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 def glm_sgd(X: torch.Tensor, y: torch.Tensor, w0: torch.Tensor, *, lr: float, steps: int,
             runs: int, generator: torch.Generator, link: str = "identity",
-            record_every: int = 1, cosines: bool = True) -> SGDRuns:
+            record_every: int = 1, cosines: bool = True, confusion: bool = True) -> SGDRuns:
     r"""Independent single-sample SGD chains on :math:`f_i(\mathbf w)=\frac12(s(\mathbf x_i^\top
     \mathbf w)-y_i)^2`, with the gradient confusion recorded along the path.
 
@@ -288,6 +288,10 @@ def glm_sgd(X: torch.Tensor, y: torch.Tensor, w0: torch.Tensor, *, lr: float, st
     cosines : bool, default True
         Record the cosine statistics; ``False`` fills them with NaN and saves about half of the
         recording cost (useful when recording every step).
+    confusion : bool, default True
+        Record the Gram statistics (``grad_sq``, ``min_inner``, ``mean_inner``); ``False``
+        records only the loss (the rest is NaN) and makes each record O(runs * n) instead of
+        O(runs * n^2): for experiments that only need :math:`\E F(\mathbf w_k)`.
 
     Returns
     -------
@@ -328,6 +332,9 @@ def glm_sgd(X: torch.Tensor, y: torch.Tensor, w0: torch.Tensor, *, lr: float, st
     record_every = check_int(record_every, "record_every", minimum=1)
     if not isinstance(cosines, bool):
         raise TypeError(f"cosines must be a bool, got {cosines!r}")
+    if not isinstance(confusion, bool):
+        raise TypeError(f"confusion must be a bool, got {confusion!r}")
+    cosines = cosines and confusion
 
     K = X @ X.T
     sq = K.diagonal().clamp(min=0.0)
@@ -342,10 +349,15 @@ def glm_sgd(X: torch.Tensor, y: torch.Tensor, w0: torch.Tensor, *, lr: float, st
     def record(k: int) -> None:
         s, ds = _link(W @ X.T, link)                       # (runs, n)
         resid = s - y
+        rec["loss"].append(0.5 * (resid * resid).mean(1))
+        kept.append(k)
+        if not confusion:
+            for key in ("grad_sq", "min_inner", "mean_inner", "min_cosine", "mean_cosine"):
+                rec[key].append(torch.full_like(rec["loss"][-1], float("nan")))
+            return
         chi = resid * ds
         gram = chi[:, :, None] * chi[:, None, :] * K        # (runs, n, n)
         total = gram.sum((1, 2))
-        rec["loss"].append(0.5 * (resid * resid).mean(1))
         rec["grad_sq"].append(total / n**2)
         rec["min_inner"].append((gram + inf_diag).amin((1, 2)))
         rec["mean_inner"].append((total - (chi * chi * sq).sum(1)) / pairs)
@@ -359,7 +371,6 @@ def glm_sgd(X: torch.Tensor, y: torch.Tensor, w0: torch.Tensor, *, lr: float, st
         else:
             rec["min_cosine"].append(torch.full_like(total, float("nan")))
             rec["mean_cosine"].append(torch.full_like(total, float("nan")))
-        kept.append(k)
 
     record(0)
     for k in range(steps):

@@ -124,5 +124,22 @@ def test_bad_inputs():
         glm_sgd(X, y.float(), w0, lr=0.1, steps=2, runs=1, generator=make_generator(0))
     with pytest.raises(TypeError, match="cosines must be a bool"):
         glm_sgd(X, y, w0, lr=0.1, steps=2, runs=1, generator=make_generator(0), cosines=1)
+    with pytest.raises(TypeError, match="confusion must be a bool"):
+        glm_sgd(X, y, w0, lr=0.1, steps=2, runs=1, generator=make_generator(0), confusion=1)
     with pytest.raises(FloatingPointError, match="diverged"):
         glm_sgd(10 * X, y, w0, lr=1.0, steps=2000, runs=1, generator=make_generator(0))
+
+
+def test_loss_only_mode_matches_full_recording():
+    """confusion=False records the same loss trajectory (same draws) and NaN statistics."""
+    gen = make_generator(3)
+    X = torch.randn(6, 4, generator=gen, dtype=torch.float64)
+    y = torch.randn(6, generator=gen, dtype=torch.float64)
+    w0 = torch.zeros(4, dtype=torch.float64)
+    kwargs = {"lr": 0.05, "steps": 30, "runs": 5, "record_every": 7}
+    full = glm_sgd(X, y, w0, generator=make_generator(1), **kwargs)
+    lean = glm_sgd(X, y, w0, generator=make_generator(1), confusion=False, **kwargs)
+    assert torch.equal(full.loss, lean.loss)
+    assert (full.steps == lean.steps).all()
+    assert torch.equal(full.final_weights, lean.final_weights)
+    assert torch.isnan(lean.min_inner).all() and torch.isnan(lean.grad_sq).all()
