@@ -24,7 +24,15 @@ TEST_ENV := $(GUARD_ENV) OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREAD
             BOOK_SCALE=small
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
               -p no:cacheprovider
-JB := $(BIN)/jupyter-book build . --all --config book.yml --toc toc.yml
+# Publishing with Binder/Colab launch buttons: `make book BOOK_REPOSITORY=owner/name` (GitHub;
+# BOOK_BRANCH defaults to main) builds with book.launch.yml, generated from book.yml by
+# scripts/launch_config.py. Without it the pages carry download buttons but no launch buttons.
+BOOK_REPOSITORY ?=
+BOOK_BRANCH ?= main
+BOOK_CONFIG := $(if $(BOOK_REPOSITORY),book.launch.yml,book.yml)
+LAUNCH_CONFIG = $(if $(BOOK_REPOSITORY),$(BIN)/python scripts/launch_config.py $(BOOK_REPOSITORY) \
+                $(BOOK_BRANCH),true)
+JB := $(BIN)/jupyter-book build . --all --config $(BOOK_CONFIG) --toc toc.yml
 
 .PHONY: help setup book test lint unit nbval nbval-2threads build sync execute timings bench browser index clean \
         distclean
@@ -44,7 +52,8 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)  ## create .venv from the pinned requirements (done automatically)
 
-book: $(STAMP)  ## build the HTML book into _build/html
+book: $(STAMP)  ## build the HTML book into _build/html (BOOK_REPOSITORY=owner/name: launch buttons)
+	$(LAUNCH_CONFIG)
 	$(GUARD_ENV) $(JB) -W --keep-going
 	@echo "open _build/html/index.html"
 
@@ -65,6 +74,7 @@ nbval-2threads: $(STAMP)  ## the same with 2 threads per kernel (outputs must no
 	BOOK_SCALE=small $(BIN)/python -m pytest -q $(NBVAL_ARGS) $(NOTEBOOKS)
 
 build: $(STAMP)  ## the book build that must pass with zero warnings
+	$(LAUNCH_CONFIG)
 	$(GUARD_ENV) $(JB) -W --keep-going
 
 browser: $(STAMP)  ## load every built page in headless Chromium (run after `make build`)
