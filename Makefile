@@ -83,7 +83,8 @@ browser: $(STAMP)  ## load every built page in headless Chromium (run after `mak
 index: $(STAMP)  ## regenerate chapters/back/theorem_index.md and errata.md (+ .ipynb)
 	$(BIN)/python scripts/make_index.py
 
-sync: $(STAMP)  ## jupytext --sync every pair (after editing a .md)
+sync: $(STAMP)  ## refresh the Jupyter macros cell, then jupytext --sync every pair
+	$(BIN)/python scripts/macros_cell.py
 	$(BIN)/jupytext --sync $(SOURCES)
 
 execute: $(STAMP)  ## re-execute notebooks in place (NB=path/to/x.md for one), then sync

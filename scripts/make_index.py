@@ -33,6 +33,9 @@ import jupytext
 import nbformat
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import macros_cell  # noqa: E402  (sibling script: the Jupyter macros cell)
+
 ROOT = Path(__file__).resolve().parents[1]
 INDEX_MD = Path("chapters/back/theorem_index.md")
 ERRATA_MD = Path("chapters/back/errata.md")
@@ -505,9 +508,11 @@ def render_errata(parts: list[Part]) -> str:
 
 
 def generate(root: Path = ROOT) -> dict[Path, str]:
-    """The generated pages: ``{relative .md path: text}``."""
+    """The generated pages: ``{relative .md path: text}`` (with the Jupyter macros cell)."""
     parts = read_book(root)
-    return {INDEX_MD: render_index(parts), ERRATA_MD: render_errata(parts)}
+    table = macros_cell.macros(root / "book.yml")
+    return {rel: macros_cell.render(text, table) for rel, text in
+            ((INDEX_MD, render_index(parts)), (ERRATA_MD, render_errata(parts)))}
 
 
 def write(pages: dict[Path, str], root: Path = ROOT) -> None:
