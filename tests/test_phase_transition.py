@@ -165,3 +165,41 @@ def test_bad_inputs(gen):
         pt.fit_boundary(p)
     with pytest.raises(ValueError, match="budget must be"):
         p.probability_at(-1)
+
+
+@pytest.mark.parametrize("activation", ["softplus", "relu"])
+def test_sgd_batched_matches_autograd_chains(gen, activation):
+    """Each chain is plain SGD on 1/2 (f(x_i) - y_i)^2 with its own with-replacement indices."""
+    X, y, W0, v = _problem(gen)
+    n, epochs, trials, lr = X.shape[0], 2, 3, 0.05
+    res = pt.sgd_batched(X, y, W0, v, activation=activation, lr=lr, epochs=epochs,
+                         trials=trials, generator=make_generator(7))
+    idx = torch.randint(0, n, (trials, epochs * n), generator=make_generator(7))
+    phi = act(activation)[0]
+    for b in range(trials):
+        W, norms = W0.clone(), []
+        for tau in range(epochs * n):
+            if tau % n == 0:
+                norms.append(float((phi(X @ W.T) @ v - y).norm()))
+            Wg = W.clone().requires_grad_(True)
+            i = int(idx[b, tau])
+            (g,) = torch.autograd.grad(0.5 * (phi(Wg @ X[i]) @ v - y[i]) ** 2, Wg)
+            W = W - lr * g
+        np.testing.assert_allclose(res[b].numpy(), norms, rtol=1e-12, atol=1e-13)
+
+
+def test_sgd_batched_deterministic_and_validated(gen):
+    X, y, W0, v = _problem(gen)
+    kw = dict(activation="softplus", lr=0.05, epochs=3, trials=2)
+    a = pt.sgd_batched(X, y, W0, v, generator=make_generator(1), **kw)
+    b = pt.sgd_batched(X, y, W0, v, generator=make_generator(1), **kw)
+    assert torch.equal(a, b) and a.shape == (2, 3)
+    assert torch.allclose(a[:, 0], (act("softplus")[0](X @ W0.T) @ v - y).norm().expand(2))
+    with pytest.raises(ValueError, match="W0 must have shape"):
+        pt.sgd_batched(X, y, W0[:, :2], v, generator=gen, **kw)
+    with pytest.raises(ValueError, match="lr must be"):
+        pt.sgd_batched(X, y, W0, v, generator=gen, **{**kw, "lr": -1.0})
+    with pytest.raises(ValueError, match="epochs must be"):
+        pt.sgd_batched(X, y, W0, v, generator=gen, **{**kw, "epochs": 0})
+    with pytest.raises(TypeError, match="generator"):
+        pt.sgd_batched(X, y, W0, v, generator=None, **kw)
