@@ -2,13 +2,20 @@
 
 Run with ``make bench`` (or ``python benchmarks/bench_gram.py``). Prints one ``name: value``
 line per figure, measured side by side in one run, preceded by the machine, the torch version
-and the thread count. Times are the median of several repeats.
+and the thread count. Times are the median of several repeats; the methods compared on one
+problem run interleaved (loop, fast, loop, fast, ...) so that load from other processes on a
+shared machine hits them alike.
 
 * ``gram_mlp_speedup_vs_loop``: MLP 784→1024→1024→10, N = 256, cross-entropy; the layer-wise
   path (one batched forward/backward) against N separate backward passes that each form the
   full per-example gradient (target ≥ 50).
-* ``gram_cnn_speedup_vs_loop``: small CNN on 3×32×32, N = 128; the chunked ``torch.func`` path
-  against the loop (target ≥ 10).
+* ``gram_cnn_speedup_vs_loop``: small CNN on 3×32×32, N = 128 (``models.SmallCNN`` with width
+  32, depth 3: a 3x3 stem and three 3x3 conv blocks of 32 channels at full 32×32 resolution,
+  global average pooling, a linear classifier; 28 970 parameters; eval mode, float32,
+  cross-entropy); the engine's default path (``method="auto"``, which takes the exact
+  layer-wise path for conv nets) against the loop (target ≥ 10).
+* ``gram_cnn_vmap_speedup_vs_loop``: the same problem with the chunked ``torch.func`` path
+  (``method="vmap"``), for an honest comparison (no target).
 * ``gram_mlp_peak_memory_ratio``: peak resident memory added by the layer-wise path divided
   by that added by one batched forward+backward of the same model and batch, each measured in
   a fresh subprocess (target ≤ 2).
@@ -42,7 +49,7 @@ def mlp_problem(n: int = 256):
 
 def cnn_problem(n: int = 128):
     gen = make_generator(1)
-    model = models.SmallCNN(3, 10, generator=gen, width=16, depth=2).eval()
+    model = models.SmallCNN(3, 10, generator=gen, width=32, depth=3).eval()
     X = torch.rand(n, 3, 32, 32, generator=gen)
     y = torch.randint(0, 10, (n,), generator=gen)
     return model, X, y
@@ -59,14 +66,21 @@ def loop_gram(model, X, y) -> torch.Tensor:
     return g @ g.T
 
 
-def median_seconds(fn, repeats: int = REPEATS) -> float:
-    fn()  # warm-up
-    times = []
+def median_seconds(fns: dict, warmups: dict, repeats: int = REPEATS) -> dict:
+    """Median wall-clock seconds of each ``fns[name]()``, the names run interleaved."""
+    for warm in warmups.values():
+        warm()
+    times: dict = {name: [] for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).norm() / b.norm())
 
 
 def peak_rss_mb(mode: str) -> float:
@@ -106,28 +120,38 @@ def main() -> None:
     print(f"torch: {torch.__version__}, threads: {torch.get_num_threads()}")
 
     model, X, y = mlp_problem()
+    ce = losses.cross_entropy
     reference = loop_gram(model, X, y)
-    fast = gradients.gradient_gram(model, losses.cross_entropy, X, y, method="layerwise")
-    err = float((fast - reference).norm() / reference.norm())
-    t_loop = median_seconds(lambda: loop_gram(model, X, y))
-    t_fast = median_seconds(lambda: gradients.gradient_gram(model, losses.cross_entropy, X, y,
-                                                            method="layerwise"))
-    print(f"gram_mlp_loop_seconds: {t_loop:.3f}")
-    print(f"gram_mlp_layerwise_seconds: {t_fast:.4f}")
+    err = relative_error(gradients.gradient_gram(model, ce, X, y, method="layerwise"), reference)
+    t = median_seconds(
+        {"loop": lambda: loop_gram(model, X, y),
+         "layerwise": lambda: gradients.gradient_gram(model, ce, X, y, method="layerwise")},
+        {"loop": lambda: loop_gram(model, X[:4], y[:4]),
+         "layerwise": lambda: gradients.gradient_gram(model, ce, X, y, method="layerwise")})
+    print(f"gram_mlp_loop_seconds: {t['loop']:.3f}")
+    print(f"gram_mlp_layerwise_seconds: {t['layerwise']:.4f}")
     print(f"gram_mlp_relative_error: {err:.1e}")
-    print(f"gram_mlp_speedup_vs_loop: {t_loop / t_fast:.1f}")
+    print(f"gram_mlp_speedup_vs_loop: {t['loop'] / t['layerwise']:.1f}")
 
     model, X, y = cnn_problem()
     reference = loop_gram(model, X, y)
-    fast = gradients.gradient_gram(model, losses.cross_entropy, X, y, method="vmap")
-    err = float((fast - reference).norm() / reference.norm())
-    t_loop = median_seconds(lambda: loop_gram(model, X, y))
-    t_fast = median_seconds(lambda: gradients.gradient_gram(model, losses.cross_entropy, X, y,
-                                                            method="vmap"))
-    print(f"gram_cnn_loop_seconds: {t_loop:.3f}")
-    print(f"gram_cnn_vmap_seconds: {t_fast:.3f}")
+    err = relative_error(gradients.gradient_gram(model, ce, X, y), reference)
+    err_vmap = relative_error(gradients.gradient_gram(model, ce, X, y, method="vmap"), reference)
+    t = median_seconds(
+        {"loop": lambda: loop_gram(model, X, y),
+         "auto": lambda: gradients.gradient_gram(model, ce, X, y),
+         "vmap": lambda: gradients.gradient_gram(model, ce, X, y, method="vmap")},
+        {"loop": lambda: loop_gram(model, X[:4], y[:4]),
+         "auto": lambda: gradients.gradient_gram(model, ce, X, y),
+         "vmap": lambda: gradients.gradient_gram(model, ce, X, y, method="vmap")})
+    print(f"gram_cnn_parameters: {models.count_parameters(model)}")
+    print(f"gram_cnn_loop_seconds: {t['loop']:.3f}")
+    print(f"gram_cnn_default_seconds: {t['auto']:.3f}")
+    print(f"gram_cnn_vmap_seconds: {t['vmap']:.3f}")
     print(f"gram_cnn_relative_error: {err:.1e}")
-    print(f"gram_cnn_speedup_vs_loop: {t_loop / t_fast:.1f}")
+    print(f"gram_cnn_vmap_relative_error: {err_vmap:.1e}")
+    print(f"gram_cnn_speedup_vs_loop: {t['loop'] / t['auto']:.1f}")
+    print(f"gram_cnn_vmap_speedup_vs_loop: {t['loop'] / t['vmap']:.1f}")
 
     layerwise = statistics.median(peak_rss_mb("layerwise") for _ in range(REPEATS))
     batched = statistics.median(peak_rss_mb("batched") for _ in range(REPEATS))

@@ -13,14 +13,16 @@ models      linear model, deep MLPs with selectable initialisation, the two-laye
             Li & Liang and Oymak & Soltanolkotabi, the deep ReLU net of Allen-Zhu et al., CNNs
 losses      per-example losses (squared, logistic, cross-entropy)
 gradients   per-example gradients, gradient Gram/cosine matrices, Jacobians and the empirical NTK
+hessian     Hessian-vector products, extreme curvature directions, 2-D loss-landscape slices
 confusion   the gradient-confusion bound of Sankararaman et al. and related summaries
+data_dependent_init  BN-equivalent data-dependent initialisation of plain conv nets (Part I, Fig. 5)
 sgd_confusion  Part I: the convergence bounds of Sankararaman et al. and vectorised SGD chains
 train       (stochastic) gradient descent on a finite sum, with recorded metrics
 coupling    Li & Liang's coupling: activation patterns, pseudo-network, width sweeps
 checkpoint  atomic, verified checkpoints and resumable epoch-wise training for long runs
 scaling     fits used by the asserts: power-law slopes, linear-convergence rates
 nn_covariance  Oymak & Soltanolkotabi's Sigma(X), lambda(X), Hermite forms, Khatri-Rao
-phase_transition  batched GD over a grid of two-layer nets (Figure 2 of Oymak & Soltanolkotabi)
+phase_transition  batched GD/SGD over two-layer nets (Oymak & Soltanolkotabi, Fig. 2, Thm 2.6)
 plotting    the book's one seaborn theme and its standard figures
 """
 
@@ -30,9 +32,11 @@ from . import (
     confusion,
     coupling,
     data,
+    data_dependent_init,
     datasets,
     deep_relu,
     gradients,
+    hessian,
     losses,
     models,
     nn_covariance,
@@ -50,9 +54,11 @@ __all__ = [
     "config",
     "confusion",
     "data",
+    "data_dependent_init",
     "datasets",
     "deep_relu",
     "gradients",
+    "hessian",
     "losses",
     "models",
     "nn_covariance",

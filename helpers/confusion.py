@@ -2,7 +2,9 @@ r"""Gradient confusion (Sankararaman et al.) and related summaries of a gradient
 
 Every function takes the Gram matrix :math:`G_{ij} = \langle\nabla f_i(\mathbf w),
 \nabla f_j(\mathbf w)\rangle` of :math:`n \ge 2` per-example gradients (from
-:func:`helpers.gradients.gradient_gram`) and returns numbers; nothing here differentiates.
+:func:`helpers.gradients.gradient_gram`) and returns numbers, except
+:func:`minibatch_gradients`, which computes the minibatch gradients whose Gram matrix the
+experiments of Section 7 summarise (batch norm in train mode allowed, as during SGD).
 With :math:`\nabla F = \frac1n\sum_i \nabla f_i`:
 
 * :math:`\|\nabla F\|^2 = \frac1{n^2}\sum_{i,j} G_{ij}`;
@@ -22,12 +24,16 @@ diagonal by default (``include_diagonal=True`` gives the literal, vacuous versio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
-from ._validate import check_int, check_tensor
+from ._validate import check_generator, check_int, check_module, check_same_length, check_tensor
 from .gradients import _check_gram, cosine_matrix
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 __all__ = [
     "ConfusionSummary",
@@ -39,6 +45,7 @@ __all__ = [
     "minibatch_gradient_variance",
     "minibatch_inner_product_variance",
     "minibatch_gram",
+    "minibatch_gradients",
 ]
 
 
@@ -438,3 +445,123 @@ def minibatch_gram(gram: torch.Tensor, batches: torch.Tensor) -> torch.Tensor:
     out = gram[idx][:, idx].reshape(k, b, k, b).mean(dim=(1, 3))
     return 0.5 * (out + out.T)
 
+
+
+def minibatch_gradients(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor, *,
+                        batch_size: int, num_batches: int,
+                        generator: torch.Generator) -> torch.Tensor:
+    r"""Gradients of the mean loss on ``num_batches`` random minibatches, one row each.
+
+    Row :math:`k` is :math:`\mathbf g_k = \nabla_{\mathbf w}\frac1B\sum_{i\in S_k}
+    \ell_i(\mathbf w)` flattened over the trainable parameters (in ``model.parameters()``
+    order), where each :math:`S_k` holds ``batch_size`` distinct example indices and the
+    :math:`S_k` are drawn independently of each other. The model is evaluated in its CURRENT
+    mode: in train mode batch norm normalises with the statistics of :math:`S_k`, exactly as
+    during an SGD step (so the gradients are the ones SGD uses, not per-example gradients of a
+    fixed function). All buffers (batch-norm running statistics, ``num_batches_tracked``) are
+    restored afterwards and the ``.grad`` attributes are not touched. Active dropout is
+    rejected (it would draw from torch's global generator).
+
+    The cosine matrix of the minibatch gradients is
+    ``helpers.gradients.cosine_matrix(G @ G.T)``; :func:`pairwise_summary` of ``G @ G.T`` gives
+    its minimum and mean, the quantities plotted by Sankararaman et al.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network with at least one trainable parameter, in the mode to measure.
+    loss_fn : callable
+        Per-example loss ``(outputs, targets) -> (B,)`` such as
+        :func:`helpers.losses.cross_entropy`.
+    X : torch.Tensor, shape (n, ...)
+        Inputs (floating, same dtype as the parameters).
+    y : torch.Tensor, shape (n,) or (n, c)
+        Targets.
+    batch_size : int
+        :math:`B`, with :math:`1 \le B \le n` (minibatches are drawn without replacement).
+    num_batches : int
+        Number :math:`K \ge 1` of minibatches.
+    generator : torch.Generator
+        Source of the minibatch indices (on the device of ``X``).
+
+    Returns
+    -------
+    torch.Tensor, shape (num_batches, p)
+        The minibatch gradients, dtype of the parameters, device of ``X``.
+
+    References
+    ----------
+    Sankararaman et al., long version, Section 7 ("at the end of every training epoch, we
+    sample 100 mini-batches each of size 128 [...] calculate gradients on each of these
+    mini-batches, and then calculate pairwise cosine similarities") and Appendix E; ICML
+    version, Section 7 (same protocol, 100 pairs of minibatches of size 128).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.confusion import minibatch_gradients, pairwise_summary
+    >>> from helpers.gradients import cosine_matrix
+    >>> from helpers.losses import squared_loss
+    >>> model = torch.nn.Linear(3, 1, bias=False).double()
+    >>> with torch.no_grad():
+    ...     _ = model.weight.zero_()
+    >>> X = torch.eye(3, dtype=torch.float64)
+    >>> y = torch.ones(3, dtype=torch.float64)
+    >>> G = minibatch_gradients(model, squared_loss, X, y, batch_size=1, num_batches=4,
+    ...                         generator=torch.Generator().manual_seed(0))
+    >>> G.shape   # each row is -e_i for the example i drawn
+    torch.Size([4, 3])
+    >>> bool(((G == 0) | (G == -1)).all()), (G.sum(1) == -1).tolist()
+    (True, [True, True, True, True])
+    >>> cos = cosine_matrix(G @ G.T)   # 0 for distinct examples, 1 for repeats
+    >>> bool(((cos.abs() < 1e-12) | ((cos - 1).abs() < 1e-12)).all())
+    True
+    >>> round(pairwise_summary(G @ G.T).min_cosine, 6)
+    0.0
+    """
+    model = check_module(model)
+    if not callable(loss_fn):
+        raise TypeError("loss_fn must be a per-example loss (outputs, targets) -> (B,), such as"
+                        f" helpers.losses.cross_entropy, got {type(loss_fn).__name__}")
+    X = check_tensor(X, "X", ndim=(2, 3, 4, 5), floating=True)
+    y = check_tensor(y, "y", ndim=(1, 2), finite=False)
+    check_same_length(X, y, "X", "y")
+    n = X.shape[0]
+    batch_size = check_int(batch_size, "batch_size", minimum=1, maximum=n)
+    num_batches = check_int(num_batches, "num_batches", minimum=1)
+    generator = check_generator(generator, device=X.device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("model has no trainable parameters (every parameter has"
+                         " requires_grad=False); there is nothing to differentiate")
+    if X.dtype != params[0].dtype:
+        raise TypeError(f"X has dtype {X.dtype} but the model's parameters have dtype"
+                        f" {params[0].dtype}; convert one of them")
+    for name, m in model.named_modules():
+        if isinstance(m, nn.modules.dropout._DropoutNd) and m.training and m.p > 0:
+            raise ValueError(f"model contains active dropout ({name or 'model'}), which would draw"
+                             " from torch's global generator; call .eval() on it first")
+    # Independent minibatches, each without replacement: the first B entries of a random
+    # permutation per row (argsort of i.i.d. uniforms).
+    keys = torch.rand(num_batches, n, generator=generator, device=X.device, dtype=torch.float64)
+    batches = keys.argsort(dim=1)[:, :batch_size]
+    saved = {name: b.detach().clone() for name, b in model.named_buffers()}
+    rows = []
+    try:
+        with torch.enable_grad():
+            for idx in batches:
+                out = model(X[idx])
+                losses = loss_fn(out, y[idx])
+                if not isinstance(losses, torch.Tensor) or tuple(losses.shape) != (batch_size,):
+                    raise ValueError(
+                        f"loss_fn must return one loss per example, shape ({batch_size},),"
+                        f" without reduction, got {type(losses).__name__} of shape"
+                        f" {tuple(getattr(losses, 'shape', ()))}")
+                grads = torch.autograd.grad(losses.mean(), params, allow_unused=True)
+                rows.append(torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1)
+                                       for p, g in zip(params, grads, strict=True)]))
+    finally:
+        with torch.no_grad():
+            for name, b in model.named_buffers():
+                b.copy_(saved[name])
+    return torch.stack(rows).to(X.device)

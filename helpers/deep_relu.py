@@ -20,6 +20,8 @@ Every object of the proofs of Sections 7-14 is computed here exactly, for a
   :math:`h_{i,\ell}-\check h_{i,\ell}` of Claim 11.2.
 * :func:`ntk_linearisation`, :func:`gradient_drift` -- the NTK model of Section 4.2 / 14 and the
   quantities of Theorem 5.
+* :class:`ResidualNet`, :func:`residual_product`, :func:`residual_ntk_gram` -- the residual
+  network of Appendix C (Theorem 8), the products of its property (C.1) and its NTK Gram matrix.
 
 Conventions. The book writes :math:`d` for the input and :math:`c` for the output dimension (the
 paper's :math:`\mathfrak d` and :math:`d`). Sign matrices follow the paper,
@@ -60,6 +62,11 @@ __all__ = [
     "ntk_linearisation",
     "ntk_gram",
     "gradient_drift",
+    "ResidualNet",
+    "residual_product",
+    "residual_ntk_gram",
+    "circular_patches",
+    "ConvNet",
 ]
 
 
@@ -1013,3 +1020,378 @@ def gradient_drift(net: DeepReLUNet, X: torch.Tensor,
             num[:, j] += n0 + n1 - 2 * cross
             den[:, j] += n0
     return num.clamp_min(0).sqrt() / den.sqrt()
+
+
+# --------------------------------------------------------------------------- Appendix C (ResNet)
+
+class ResidualNet(torch.nn.Module):
+    r"""The residual network of Appendix C: :math:`h_0=\phi(\mathbf Ax)`,
+    :math:`h_\ell=\phi(h_{\ell-1}+\tau\mathbf W_\ell h_{\ell-1})` for :math:`\ell<L`,
+    :math:`h_L=\phi(\mathbf W_Lh_{L-1})`, output :math:`\mathbf Bh_L`.
+
+    Initialisation as Definition 2.3 (entries of :math:`\mathbf A,\mathbf W_\ell` from
+    :math:`\mathcal N(0,\frac2m)`, of :math:`\mathbf B` from :math:`\mathcal N(0,\frac1c)`); only
+    :math:`\mathbf W_1,\dots,\mathbf W_L` are trained. The weights are drawn in the same order as
+    :class:`helpers.models.DeepReLUNet`, so the two networks built from generators in the same
+    state have identical :math:`\mathbf A,\vec{\mathbf W},\mathbf B`: they differ only by the
+    residual links.
+
+    Parameters
+    ----------
+    d_in : int
+        Input dimension.
+    m : int
+        Width.
+    L : int
+        Number of trained layers (``L - 1`` residual layers and the dense :math:`\mathbf W_L`).
+    d_out : int
+        Output dimension :math:`c`.
+    tau : float
+        Residual scale :math:`\tau\ge0`; the paper takes :math:`\tau=1/\Omega(L\log m)`.
+    generator : torch.Generator
+        Draws ``A``, then ``W_1..W_L``, then ``B``.
+    dtype : torch.dtype, default torch.float64
+
+    Attributes
+    ----------
+    A : torch.Tensor, shape (m, d_in)
+        Frozen (buffer).
+    Ws : torch.nn.ParameterList
+        ``Ws[l - 1]`` is :math:`\mathbf W_l`, shape (m, m), trained.
+    B : torch.Tensor, shape (d_out, m)
+        Frozen (buffer).
+
+    References
+    ----------
+    Allen-Zhu, Li & Song, Appendix C ("A simple residual model"), Theorem 8.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.rng import make_generator
+    >>> net = ResidualNet(4, 32, 3, 1, tau=0.0, generator=make_generator(0))
+    >>> X = paper_inputs(2, 4, 0.2, generator=make_generator(1))
+    >>> hs = net.hidden_states(X)
+    >>> len(hs), bool(torch.equal(hs[2], hs[0]))        # tau = 0: residual layers are identities
+    (4, True)
+    """
+
+    def __init__(self, d_in: int, m: int, L: int, d_out: int, *, tau: float,
+                 generator: torch.Generator, dtype: torch.dtype = torch.float64) -> None:
+        super().__init__()
+        d_in = check_int(d_in, "d_in", minimum=1)
+        m = check_int(m, "m", minimum=1)
+        L = check_int(L, "L", minimum=1)
+        d_out = check_int(d_out, "d_out", minimum=1)
+        tau = check_real(tau, "tau", minimum=0.0)
+        check_generator(generator)
+        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+        self.d_in, self.m, self.L, self.d_out, self.tau = d_in, m, L, d_out, tau
+        template = DeepReLUNet(d_in, m, L, d_out, generator=generator, dtype=dtype)
+        self.register_buffer("A", template.A.clone())
+        self.Ws = torch.nn.ParameterList(torch.nn.Parameter(W.detach().clone())
+                                         for W in template.Ws)
+        self.register_buffer("B", template.B.clone())
+
+    def hidden_states(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Return ``[h_0, ..., h_L]``, each of shape ``(n, m)``, for ``x`` of shape
+        ``(n, d_in)``."""
+        x = _check_resnet_X(x, self, "x")
+        h = torch.relu(x @ self.A.T)
+        states = [h]
+        for W in self.Ws[:-1]:
+            h = torch.relu(h + self.tau * (h @ W.T))
+            states.append(h)
+        states.append(torch.relu(h @ self.Ws[-1].T))
+        return states
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map ``x`` of shape ``(n, d_in)`` to :math:`\\mathbf Bh_L`, shape ``(n, d_out)``."""
+        return self.hidden_states(x)[-1] @ self.B.T
+
+
+def _check_resnet(net: object) -> ResidualNet:
+    if not isinstance(net, ResidualNet):
+        raise TypeError(f"net must be a helpers.deep_relu.ResidualNet, got {type(net).__name__}")
+    return net
+
+
+def _check_resnet_X(X: object, net: ResidualNet, name: str = "X") -> torch.Tensor:
+    X = check_tensor(X, name, ndim=2, floating=True, finite=False)
+    if X.shape[1] != net.d_in:
+        raise ValueError(f"{name} must have shape (n, {net.d_in}), got {tuple(X.shape)}")
+    if X.dtype != net.A.dtype:
+        raise TypeError(f"{name} must have the network's dtype {net.A.dtype}, got {X.dtype}")
+    return X
+
+
+def residual_product(net: ResidualNet, X: torch.Tensor, a: int, b: int) -> torch.Tensor:
+    r"""The products of (C.1), :math:`(\mathbf I+\tau\mathbf W_a)\mathbf D_{i,a-1}
+    (\mathbf I+\tau\mathbf W_{a-1})\cdots\mathbf D_{i,b}(\mathbf I+\tau\mathbf W_b)`, per input.
+
+    This is the Jacobian :math:`\partial g_{i,a}/\partial h_{i,b-1}` of the residual
+    pre-activation :math:`g_a=h_{a-1}+\tau\mathbf W_ah_{a-1}` with respect to an earlier state.
+    Appendix C's property (C.1) is that its spectral norm is at most :math:`1.01` for every
+    :math:`L-1\ge a\ge b\ge1` when :math:`\tau=1/\Omega(L\log m)`.
+
+    Parameters
+    ----------
+    net : ResidualNet
+    X : torch.Tensor, shape (n, d_in)
+    a, b : int
+        :math:`1\le b\le a\le L-1` (the residual layers).
+
+    Returns
+    -------
+    torch.Tensor, shape (n, m, m)
+
+    References
+    ----------
+    Allen-Zhu, Li & Song, Appendix C.1, (C.1) (the paper writes the factors with the lower layer
+    on the left and the sign matrices indexed :math:`a+1,\dots,b`; this is the same product
+    written in the order of the forward pass).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.rng import make_generator
+    >>> gen = make_generator(0)
+    >>> net = ResidualNet(4, 64, 4, 1, tau=0.05, generator=gen)
+    >>> X = paper_inputs(2, 4, 0.2, generator=gen)
+    >>> P = residual_product(net, X, 3, 1)
+    >>> P.shape
+    torch.Size([2, 64, 64])
+    >>> bool(torch.linalg.matrix_norm(P, ord=2).max() < 1.5)
+    True
+    """
+    net = _check_resnet(net)
+    X = _check_resnet_X(X, net)
+    if net.L < 2:
+        raise ValueError(f"net has no residual layers (L={net.L}); residual_product needs L >= 2")
+    a = check_int(a, "a", minimum=1, maximum=net.L - 1)
+    b = check_int(b, "b", minimum=1, maximum=a)
+    with torch.no_grad():
+        hs = net.hidden_states(X)
+        eye = torch.eye(net.m, dtype=X.dtype, device=X.device)
+        Ws = [W.detach() for W in net.Ws]
+        P = (eye + net.tau * Ws[b - 1]).expand(X.shape[0], -1, -1)
+        for ell in range(b + 1, a + 1):
+            D = (hs[ell - 1] > 0).to(X.dtype)      # D_{ell-1}: 1{g_{ell-1} >= 0} acts as h > 0
+            P = (eye + net.tau * Ws[ell - 1]) @ (D[:, :, None] * P)
+    return P.clone()
+
+
+def residual_ntk_gram(net: ResidualNet, X: torch.Tensor, *, output: int = 0,
+                      per_layer: bool = False) -> torch.Tensor:
+    r"""The NTK Gram matrix of the residual network in closed form, optionally layer by layer.
+
+    With :math:`a_{i,L}=\mathbf D_{i,L}\mathbf B^\top e_j`,
+    :math:`a_{i,L-1}=\mathbf D_{i,L-1}\mathbf W_L^\top a_{i,L}` and
+    :math:`a_{i,\ell-1}=\mathbf D_{i,\ell-1}(\mathbf I+\tau\mathbf W_\ell)^\top a_{i,\ell}`, the
+    gradients are :math:`\nabla_{\mathbf W_L}y_j(x_i)=a_{i,L}h_{i,L-1}^\top` and
+    :math:`\nabla_{\mathbf W_\ell}y_j(x_i)=\tau\,a_{i,\ell}h_{i,\ell-1}^\top` (:math:`\ell<L`), so
+    :math:`K=\sum_\ell c_\ell^2(a_\ell a_\ell^\top)\odot(h_{\ell-1}h_{\ell-1}^\top)` with
+    :math:`c_\ell=\tau` for :math:`\ell<L` and :math:`c_L=1`.
+
+    Parameters
+    ----------
+    net : ResidualNet
+    X : torch.Tensor, shape (n, d_in)
+    output : int, default 0
+        Output coordinate :math:`j`.
+    per_layer : bool, default False
+        Return the ``L`` terms of the sum separately.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (n, n), or (L, n, n) with ``[l - 1]`` the contribution of :math:`\mathbf W_l`.
+
+    References
+    ----------
+    Allen-Zhu, Li & Song, Appendix C (replace :math:`\mathbf W_\ell` by
+    :math:`\mathbf I+\tau\mathbf W_\ell` in Fact 2.6), Section 4.2 (NTK).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.rng import make_generator
+    >>> gen = make_generator(0)
+    >>> net = ResidualNet(4, 16, 3, 1, tau=0.3, generator=gen)
+    >>> X = paper_inputs(3, 4, 0.2, generator=gen)
+    >>> K = residual_ntk_gram(net, X)
+    >>> net(X[:1]).sum().backward()
+    >>> abs(float(K[0, 0]) - sum(float(W.grad.pow(2).sum()) for W in net.Ws)) < 1e-10
+    True
+    """
+    net = _check_resnet(net)
+    X = _check_resnet_X(X, net)
+    output = check_int(output, "output", minimum=0, maximum=net.d_out - 1)
+    if not isinstance(per_layer, bool):
+        raise TypeError(f"per_layer must be a bool, got {type(per_layer).__name__}")
+    with torch.no_grad():
+        hs = net.hidden_states(X)
+        Ws = [W.detach() for W in net.Ws]
+        a = (hs[net.L] > 0).to(X.dtype) * net.B[output]                      # a_L, (n, m)
+        terms = [None] * net.L
+        for ell in range(net.L, 0, -1):
+            c = 1.0 if ell == net.L else net.tau
+            terms[ell - 1] = c**2 * (a @ a.T) * (hs[ell - 1] @ hs[ell - 1].T)
+            if ell > 1:
+                back = a @ Ws[ell - 1]                                        # W_l^T a_l
+                if ell < net.L:
+                    back = a + net.tau * back                                 # (I + tau W_l)^T a
+                a = (hs[ell - 1] > 0).to(X.dtype) * back
+        K = torch.stack(terms)
+    return K if per_layer else K.sum(0)
+
+
+# --------------------------------------------------------------------------- Appendix B (CNN)
+
+def circular_patches(positions: int, q: int) -> torch.Tensor:
+    r"""Circular patches :math:`\mathcal Q_j=\{j-\lfloor q/2\rfloor,\dots,j+\lfloor q/2\rfloor\}
+    \bmod \mathfrak d` of Appendix B: every position lies in exactly ``q`` patches.
+
+    Parameters
+    ----------
+    positions : int
+        Number of positions :math:`\mathfrak d` (>= 1).
+    q : int
+        Patch size (1 <= q <= positions).
+
+    Returns
+    -------
+    torch.Tensor, shape (positions, q), dtype int64
+        Row ``j`` lists the positions of patch :math:`\mathcal Q_j`; as a bipartite graph
+        (patches, positions) it is ``q``-regular, which is Assumption B.1.
+
+    References
+    ----------
+    Allen-Zhu, Li & Song, Appendix B (Assumption B.1), Theorem 7.
+
+    Examples
+    --------
+    >>> circular_patches(5, 3)[0].tolist()
+    [4, 0, 1]
+    >>> torch.bincount(circular_patches(5, 3).flatten()).tolist()   # Assumption B.1
+    [3, 3, 3, 3, 3]
+    """
+    positions = check_int(positions, "positions", minimum=1)
+    q = check_int(q, "q", minimum=1)
+    if q > positions:
+        raise ValueError(f"q must be <= positions = {positions}, got {q}")
+    return (torch.arange(positions)[:, None] + torch.arange(q)[None, :] - q // 2) % positions
+
+
+class ConvNet(torch.nn.Module):
+    r"""The convolutional network of Appendix B (Theorem 7).
+
+    Input :math:`x\in\mathbb R^{\mathfrak d}` (one scalar per position); with patches
+    :math:`\mathcal Q_j` from :func:`circular_patches`,
+    :math:`h_{0,j}=\phi(\mathbf A_j x_{\mathcal Q_j})\in\mathbb R^m`,
+    :math:`h_{\ell,j}=\phi(\mathbf W_{\ell,j}[h_{\ell-1,k}]_{k\in\mathcal Q_j}
+    +\tau\mathbf b_{\ell,j})`
+    for :math:`\ell=1,\dots,L-1` (position-dependent weights
+    :math:`\mathbf W_{\ell,j}\in\mathbb R^{m\times qm}`), then a dense
+    :math:`h_L=\phi(\mathbf W_Lh_{L-1})\in\mathbb R^{\mathfrak dm}` and output
+    :math:`\mathbf Bh_L`. Trained: the convolutions and :math:`\mathbf W_L`; frozen:
+    :math:`\mathbf A`, :math:`\mathbf b` and :math:`\mathbf B`. Entries of
+    :math:`\mathbf W_{\ell,j}`, :math:`\mathbf b_{\ell,j}` and :math:`\mathbf W_L` are
+    :math:`\mathcal N(0,\frac2{qm})`; :math:`\mathbf A` defaults to the same variance (the value
+    that keeps :math:`\|h_0\|\approx1`; the paper prints :math:`\frac2{\sqrt{qm}}`, see the
+    erratum of the chapter), :math:`\mathbf B` has :math:`\mathcal N(0,\frac1c)` entries.
+
+    Parameters
+    ----------
+    positions : int
+        :math:`\mathfrak d`.
+    q : int
+        Patch size.
+    m : int
+        Channels per position.
+    L : int
+        Number of trained layers (``L - 1`` convolutions and the dense :math:`\mathbf W_L`), >= 1.
+    c : int
+        Output dimension.
+    tau : float
+        Bias scale :math:`\tau\ge0` (the paper: :math:`\tau=\frac{\delta^2}{10\mathfrak dL}`).
+    generator : torch.Generator
+        Draws, in order, ``A``, the convolutions, ``b``, ``W_L`` and ``B`` (on its device).
+    dtype : torch.dtype, default torch.float64
+    a_var : float, optional
+        Variance of the entries of ``A`` (default :math:`\frac2{qm}`).
+
+    Attributes
+    ----------
+    Q : torch.Tensor, shape (positions, q)
+        Patches (buffer).
+    A : torch.Tensor, shape (positions, m, q)
+    convs : torch.nn.ParameterList
+        ``convs[l - 1]`` of shape (positions, m, q * m).
+    b : torch.Tensor, shape (L - 1, positions, m)
+    WL : torch.nn.Parameter, shape (positions * m, positions * m)
+    B : torch.Tensor, shape (c, positions * m)
+
+    References
+    ----------
+    Allen-Zhu, Li & Song, Appendix B (the convolutional network, Assumption B.1), Theorem 7.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.rng import make_generator
+    >>> net = ConvNet(6, 3, 8, 3, 1, 0.01, generator=make_generator(0))
+    >>> X = paper_inputs(4, 6, 0.3, generator=make_generator(1))
+    >>> net(X).shape, [tuple(h.shape) for h in net.hidden_states(X)]
+    (torch.Size([4, 1]), [(4, 6, 8), (4, 6, 8), (4, 6, 8), (4, 48)])
+    """
+
+    def __init__(self, positions: int, q: int, m: int, L: int, c: int, tau: float, *,
+                 generator: torch.Generator, dtype: torch.dtype = torch.float64,
+                 a_var: float | None = None) -> None:
+        super().__init__()
+        Q = circular_patches(positions, q)
+        m = check_int(m, "m", minimum=1)
+        L = check_int(L, "L", minimum=1)
+        c = check_int(c, "c", minimum=1)
+        tau = check_real(tau, "tau", minimum=0.0)
+        check_generator(generator)
+        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+        if a_var is not None:
+            a_var = check_real(a_var, "a_var", minimum=0.0, strict_min=True)
+        device = generator.device
+        self.positions, self.q, self.m, self.L, self.c, self.tau = positions, q, m, L, c, tau
+        self.register_buffer("Q", Q.to(device))
+        sd = math.sqrt(2 / (q * m))
+        a_sd = math.sqrt(a_var) if a_var is not None else sd
+
+        def gauss(*shape: int) -> torch.Tensor:
+            return torch.randn(*shape, generator=generator, dtype=dtype, device=device)
+
+        self.register_buffer("A", gauss(positions, m, q) * a_sd)
+        self.convs = torch.nn.ParameterList(
+            torch.nn.Parameter(gauss(positions, m, q * m) * sd) for _ in range(L - 1))
+        self.register_buffer("b", gauss(L - 1, positions, m) * sd)
+        self.WL = torch.nn.Parameter(gauss(positions * m, positions * m) * sd)
+        self.register_buffer("B", gauss(c, positions * m) / math.sqrt(c))
+
+    def hidden_states(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """``[h_0, ..., h_{L-1}]`` of shape ``(n, positions, m)``, then ``h_L`` of shape
+        ``(n, positions * m)``, for ``x`` of shape ``(n, positions)``."""
+        x = check_tensor(x, "x", ndim=2, floating=True, finite=False)
+        if x.shape[1] != self.positions:
+            raise ValueError(f"x must have shape (n, {self.positions}), got {tuple(x.shape)}")
+        h = torch.relu(torch.einsum("jmq,njq->njm", self.A, x[:, self.Q]))
+        states = [h]
+        for W, b in zip(self.convs, self.b, strict=True):
+            h = torch.relu(torch.einsum("jmk,njk->njm", W, h[:, self.Q].flatten(2))
+                           + self.tau * b)
+            states.append(h)
+        states.append(torch.relu(h.flatten(1) @ self.WL.T))
+        return states
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map ``x`` of shape ``(n, positions)`` to :math:`\\mathbf Bh_L`, shape ``(n, c)``."""
+        return self.hidden_states(x)[-1] @ self.B.T

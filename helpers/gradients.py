@@ -17,32 +17,45 @@ in the order of ``model.named_parameters()``; frozen parameters are constants. T
 methods compute the Gram matrices:
 
 ``"layerwise"``
-    For fully connected networks. With :math:`\mathbf a_i` the input and :math:`\boldsymbol\delta_i
-    = \partial \ell_i / \partial \mathbf z_i` the gradient at the output
-    :math:`\mathbf z_i = \mathbf W \mathbf a_i + \mathbf b` of a linear layer,
-    :math:`\nabla_{\mathbf W}\ell_i = \boldsymbol\delta_i \mathbf a_i^\top`, so
-    :math:`\langle\nabla_{\mathbf W}\ell_i, \nabla_{\mathbf W}\ell_j\rangle =
-    \langle\boldsymbol\delta_i,\boldsymbol\delta_j\rangle\langle\mathbf a_i,\mathbf a_j\rangle`
-    (plus :math:`\langle\boldsymbol\delta_i,\boldsymbol\delta_j\rangle` for the bias), summed over
-    layers (eq. (15) of the long version of Sankararaman et al.). All
-    :math:`\boldsymbol\delta_i` come
-    from ONE backward pass of :math:`\sum_i \ell_i`, because :math:`\ell_i` depends on example
-    :math:`i` only. Cost :math:`O(n^2 \sum_l (d_{l-1} + d_l))`, no per-example gradient is formed.
-    Supported structures (checked by the helpers):
+    Exact, from ONE batched forward pass and one backward pass (one per output coordinate for
+    :func:`ntk_gram`), for networks whose trainable parameters sit in ``nn.Linear``,
+    ``nn.Conv2d`` and eval-mode ``nn.BatchNorm1d/2d`` layers. Forward hooks record each layer's
+    input; the backward pass of :math:`\sum_i \ell_i` gives every example's output gradient
+    :math:`\boldsymbol\delta_i = \partial \ell_i / \partial \mathbf z_i` at once, because
+    :math:`\ell_i` depends on example :math:`i` only.
 
-    * a single ``nn.Linear`` (the linear model);
-    * an ``nn.Sequential`` whose children are ``nn.Linear`` layers and parameter-free
-      elementwise activations (``Identity, ReLU, LeakyReLU, Tanh, Sigmoid, Softplus, GELU, ELU,
-      SiLU, CELU, SELU, Mish, Hardtanh, ReLU6, Softsign``) or ``nn.Flatten()`` (default dims);
-    * any module with attributes ``linears`` (an ``nn.ModuleList`` of ``nn.Linear``) and
-      ``activation`` (a callable applied between layers), e.g. the MLPs of
-      :mod:`helpers.models`; its own ``forward`` is used, so fixed scalings such as
-      :math:`1/\sqrt m` are handled.
+    * Dense layer :math:`\mathbf z_i = \mathbf W \mathbf a_i + \mathbf b`:
+      :math:`\nabla_{\mathbf W}\ell_i = \boldsymbol\delta_i \mathbf a_i^\top`, so
+      :math:`\langle\nabla_{\mathbf W}\ell_i, \nabla_{\mathbf W}\ell_j\rangle =
+      \langle\boldsymbol\delta_i,\boldsymbol\delta_j\rangle\langle\mathbf a_i,\mathbf a_j\rangle`
+      (plus :math:`\langle\boldsymbol\delta_i,\boldsymbol\delta_j\rangle` for the bias), summed
+      over layers (eq. (15) of the long version of Sankararaman et al.); cost
+      :math:`O(n^2 (d_{l-1} + d_l))` per layer, no per-example gradient is formed.
+    * Convolution (and a dense layer applied to ``(n, ..., d_in)``) with :math:`P` output
+      positions: :math:`\nabla_{\mathbf W}\ell_i = \Delta_i U_i^\top` with
+      :math:`\Delta_i \in \mathbb R^{C_{out}\times P}` the output gradients and
+      :math:`U_i \in \mathbb R^{C_{in}k^2 \times P}` the input patches (stride, zero padding,
+      dilation and groups honoured). Either the per-example weight gradients are formed
+      (:math:`n\,C_{out} C_{in} k^2 P` flops, :math:`n\,C_{out} C_{in} k^2` numbers) and their Gram
+      accumulated, or the kernel trick :math:`\langle\nabla_{\mathbf W}\ell_i,
+      \nabla_{\mathbf W}\ell_j\rangle = \sum_{p,q}\langle\boldsymbol\delta_{ip},
+      \boldsymbol\delta_{jq}\rangle\langle\mathbf u_{ip},\mathbf u_{jq}\rangle` is used
+      (:math:`n^2 P^2 (C_{out} + C_{in}k^2)` flops), whichever costs fewer flops; bias:
+      :math:`\sum_p \boldsymbol\delta_{ip}`.
+    * Batch norm in eval mode, :math:`z = \gamma \hat x + \beta` with
+      :math:`\hat x = (x - \mu_{run})/\sqrt{\sigma^2_{run} + \epsilon}`: per-example gradients
+      :math:`\sum_p \delta_{ip}\hat x_{ip}` and :math:`\sum_p \delta_{ip}` per channel.
 
-    In both cases every trainable parameter must belong to one of the linear layers, each
-    linear layer must be called exactly once per forward pass on an ``(n, d_in)`` matrix, and
-    examples must not interact: batch norm in training mode (batch statistics) breaks the
-    one-backward trick and is rejected.
+    Parameter-free modules of any kind may sit in between (activations, pooling, skip
+    connections, custom ``forward`` code). Requirements, checked at run time: every trainable
+    parameter belongs to one of the supported layers, each such layer runs exactly once per
+    forward pass on an ``(n, ...)`` batch, no in-place operation overwrites a recorded input
+    or output, and examples do not interact. Batch norm in training mode (batch statistics)
+    is rejected up front; for models containing modules other than ``torch.nn`` containers,
+    activations, pooling, dropout, ``Flatten`` and the classes of :mod:`helpers.models`, the
+    output of example 0 computed alone is compared with its output in the batch (a cheap guard
+    against ``forward`` code that mixes examples, e.g. through a batch mean). Memory: the
+    per-example layer gradients are formed in blocks of examples within ``max_memory_bytes``.
 
 ``"vmap"``
     Any architecture (CNNs, batch norm in eval mode): per-example gradients
@@ -50,7 +63,10 @@ methods compute the Gram matrices:
     block, :math:`G_{IJ} = \mathbf g_I \mathbf g_J^\top`, with at most two blocks of
     ``max_memory_bytes`` alive.
 
-``"auto"`` picks ``"layerwise"`` when the structure is supported and ``"vmap"`` otherwise.
+``"auto"`` picks ``"layerwise"`` when the model is supported (falling back to ``"vmap"``
+when a run-time check fails) and ``"vmap"`` otherwise; an explicit ``method="layerwise"``
+raises a ``ValueError`` naming the reason instead. The cost of each method is derived in the
+appendix page "Performance notes" of the book.
 Models with batch norm using batch statistics, or active dropout, are rejected by every
 function here: per-example gradients are not defined for them (call ``model.eval()``).
 """
@@ -181,59 +197,79 @@ def _check_gram(gram: object, name: str = "gram") -> torch.Tensor:
 
 # --------------------------------------------------------------------------- structure
 
-
-def _linear_layers(model: nn.Module) -> list[nn.Linear] | None:
-    r"""The ordered linear layers if the layer-wise path supports ``model``, else ``None``."""
-    if isinstance(model, nn.Linear):
-        return [model]
-    if isinstance(model, nn.Sequential):
-        children = list(model.children())
-        for c in children:
-            if isinstance(c, nn.Flatten):
-                if (c.start_dim, c.end_dim) != (1, -1):
-                    return None
-            elif not isinstance(c, (nn.Linear, *_ELEMENTWISE)):
-                return None
-        layers = [c for c in children if isinstance(c, nn.Linear)]
-    elif hasattr(model, "linears") and hasattr(model, "activation"):
-        linears = model.linears
-        if not isinstance(linears, (nn.ModuleList, list, tuple)) or not callable(model.activation):
-            return None
-        if not all(isinstance(c, nn.Linear) for c in linears):
-            return None
-        layers = list(linears)
-    else:
-        return None
-    if not layers or len({id(c) for c in layers}) != len(layers):
-        return None
-    owned = {id(p) for c in layers for p in c.parameters()}
-    if any(id(p) not in owned for p in model.parameters() if p.requires_grad):
-        return None
-    return layers
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+_LAYERS = (nn.Linear, nn.Conv2d, *_NORMS)
+_POOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d,
+          nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)
+_SAFE = (nn.Sequential, nn.ModuleList, nn.ModuleDict, nn.modules.dropout._DropoutNd, *_POOLS,
+         *_ELEMENTWISE)
 
 
-def _resolve_method(model: nn.Module, method: object) -> tuple[str, list[nn.Linear] | None]:
+class _Unsupported(ValueError):
+    """The layer-wise path cannot handle this model (``method="auto"`` falls back to vmap)."""
+
+
+def _unsupported(reason: str) -> _Unsupported:
+    return _Unsupported(f"method='layerwise' cannot handle this model: {reason}. Supported: every"
+                        " trainable parameter in an nn.Linear, nn.Conv2d (zero padding given as"
+                        " integers) or eval-mode nn.BatchNorm1d/2d, each called once per forward"
+                        " on the whole batch, examples not interacting; use method='vmap'")
+
+
+def _per_example_known(m: nn.Module) -> bool:
+    r"""Modules whose forward is known to treat the examples (dimension 0) independently."""
+    if isinstance(m, nn.Flatten):
+        return m.start_dim > 0          # start_dim 0 (or negative) may merge the examples
+    return isinstance(m, (*_SAFE, *_LAYERS)) or type(m).__module__ == "helpers.models"
+
+
+def _layer_plan(model: nn.Module) -> tuple[list[nn.Module], bool]:
+    r"""The trainable layers for the layer-wise path, and whether the mixing guard must run.
+
+    Raises ``_Unsupported`` with the reason when a trainable parameter sits elsewhere.
+    """
+    layers, guard = [], False
+    for name, m in model.named_modules():
+        trainable = any(p.requires_grad for p in m.parameters(recurse=False))
+        label = f"{name or 'model'} ({type(m).__name__})"
+        if isinstance(m, _LAYERS):
+            if not trainable:
+                continue
+            if isinstance(m, nn.Conv2d) and (m.padding_mode != "zeros"
+                                             or isinstance(m.padding, str)):
+                raise _unsupported(f"{label} uses padding {m.padding!r} with padding_mode"
+                                   f" {m.padding_mode!r}")
+            layers.append(m)
+        elif trainable:
+            raise _unsupported(f"{label} holds trainable parameters of its own")
+        elif not _per_example_known(m):
+            guard = True
+    if not layers:
+        raise _unsupported("no trainable layer")
+    return layers, guard
+
+
+def _resolve_method(model: nn.Module, method: object) -> tuple[str, tuple | None]:
+    r"""``("layerwise", (layers, guard))`` or ``("vmap", None)``."""
     method = check_choice(method, "method", _METHODS)
-    layers = _linear_layers(model) if method != "vmap" else None
-    if method == "layerwise" and layers is None:
-        raise ValueError(
-            "method='layerwise' needs a fully connected network: an nn.Sequential of nn.Linear"
-            " and elementwise activations, or a module with `linears` (nn.ModuleList of"
-            " nn.Linear) and `activation`, whose trainable parameters all sit in those linear"
-            f" layers; got {type(model).__name__}. Use method='vmap'"
-        )
-    if method == "auto":
-        method = "layerwise" if layers is not None else "vmap"
-    return method, layers
+    if method == "vmap":
+        return method, None
+    try:
+        return "layerwise", _layer_plan(model)
+    except _Unsupported:
+        if method == "auto":
+            return "vmap", None
+        raise
 
 
-def _forward_records(model: nn.Module, layers: list[nn.Linear], X: torch.Tensor):
-    r"""Run ``model(X)`` recording the input ``a`` and output ``z`` of every linear layer."""
+def _forward_records(model: nn.Module, layers: list[nn.Module], X: torch.Tensor):
+    r"""Run ``model(X)`` recording the input ``a`` and output ``z`` of every trainable layer."""
     records: dict[int, list] = {k: [] for k in range(len(layers))}
 
     def make_hook(k: int):
         def hook(module, inputs, output):
-            records[k].append((inputs[0].detach(), output))
+            a = inputs[0].detach()
+            records[k].append((a, output, a._version, output._version))
         return hook
 
     handles = [layer.register_forward_hook(make_hook(k)) for k, layer in enumerate(layers)]
@@ -245,23 +281,223 @@ def _forward_records(model: nn.Module, layers: list[nn.Linear], X: torch.Tensor)
     n = X.shape[0]
     result = []
     for k, layer in enumerate(layers):
+        label = f"layer {k} ({type(layer).__name__})"
         if len(records[k]) != 1:
-            raise ValueError(
-                f"the layer-wise path needs each linear layer to run exactly once per forward"
-                f" pass; layer {k} ran {len(records[k])} times. Use method='vmap'"
-            )
-        a, z = records[k][0]
-        if a.dim() != 2 or a.shape[0] != n:
-            raise ValueError(
-                f"the layer-wise path needs each linear layer to receive an (n, d_in) matrix;"
-                f" layer {k} received shape {tuple(a.shape)}. Use method='vmap'"
-            )
+            raise _unsupported(f"{label} ran {len(records[k])} times in one forward pass, not"
+                               " exactly once")
+        a, z, _, _ = records[k][0]
+        if a.dim() < 2 or a.shape[0] != n or z.shape[0] != n:
+            raise _unsupported(f"{label} received shape {tuple(a.shape)}, not (n = {n}, ...)")
         result.append((layer, a, z))
-    return out, result
+    return out, result, records
 
 
-def _layer_flags(layer: nn.Linear) -> tuple[bool, bool]:
-    return layer.weight.requires_grad, layer.bias is not None and layer.bias.requires_grad
+def _check_versions(records: dict[int, list]) -> None:
+    for k, rec in records.items():
+        a, z, va, vz = rec[0]
+        if a._version != va or z._version != vz:
+            raise _unsupported(f"an in-place operation modified the input or output of layer {k}")
+
+
+def _check_independent(model: nn.Module, X: torch.Tensor, out: torch.Tensor) -> None:
+    r"""Guard against forwards that mix examples: example 0 alone must give the same output."""
+    if X.shape[0] < 2:
+        return
+    with torch.no_grad():
+        alone = _model_output(model, X[:1])
+    ref = out[:1].detach()
+    tol = 1e3 * torch.finfo(ref.dtype).eps * (1.0 + float(ref.abs().max()))
+    if alone.shape != ref.shape or float((alone - ref).abs().max()) > tol:
+        raise _unsupported("the output of example 0 changes when it is passed alone, so the"
+                           " forward pass mixes examples")
+
+
+# --------------------------------------------------------------------------- layer-wise kernels
+
+
+def _layer_operands(layer: nn.Module, a: torch.Tensor, d: torch.Tensor):
+    r"""Linear/conv layer as ``(A_fn, Delta, groups)``.
+
+    ``A_fn(slice) -> (b, g, D_g, P)``: input patches (the unfolded input for a convolution, the
+    input rows for a linear layer applied to ``(n, ..., d_in)``); ``Delta``: ``(c, n, g, O_g,
+    P)``, the output gradients; so that the per-example weight gradient of group ``g`` is
+    ``Delta_ig A_ig^T`` (shape ``(O_g, D_g)``, the layout of ``layer.weight``).
+    """
+    c, n = d.shape[0], d.shape[1]
+    if isinstance(layer, nn.Linear):
+        D = a.shape[-1]
+        A = a.reshape(n, -1, D).transpose(1, 2).unsqueeze(1)                # (n, 1, D, P)
+        Delta = d.reshape(c, n, -1, d.shape[-1]).transpose(-1, -2).unsqueeze(2)
+        return (lambda sl: A[sl]), Delta, 1
+    g = layer.groups
+
+    def A_fn(sl: slice) -> torch.Tensor:
+        U = _unfold(a[sl], layer, d.shape[-2:])                               # (b, C k^2, P)
+        return U.reshape(U.shape[0], g, -1, U.shape[-1])
+
+    Delta = d.reshape(c, n, g, layer.out_channels // g, -1)
+    return A_fn, Delta, g
+
+
+def _unfold(a: torch.Tensor, conv: nn.Conv2d, out_hw: tuple[int, int]) -> torch.Tensor:
+    r"""Input patches ``(b, C k_h k_w, P)`` of a convolution (as ``nn.functional.unfold``).
+
+    Built as a strided view of the zero-padded input and copied once, which is several times
+    faster on the CPU than ``unfold`` (im2col).
+    """
+    (ph, pw), (sh, sw), (dh, dw) = conv.padding, conv.stride, conv.dilation
+    kh, kw = conv.kernel_size
+    ap = nn.functional.pad(a, (pw, pw, ph, ph)).contiguous()
+    b, C = ap.shape[:2]
+    s_n, s_c, s_h, s_w = ap.stride()
+    view = ap.as_strided((b, C, kh, kw, *out_hw),
+                         (s_n, s_c, dh * s_h, dw * s_w, sh * s_h, sw * s_w))
+    return view.reshape(b, C * kh * kw, out_hw[0] * out_hw[1])
+
+
+def _conv_features(layer: nn.Conv2d, a: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    r"""Per-example weight gradients of a convolution, ``(b, c, numel(weight))``.
+
+    ``a``: the layer input ``(b, C, H, W)``; ``d``: output gradients ``(c, b, O, H', W')``.
+    Coordinates come in an order that differs from ``layer.weight`` (irrelevant for inner
+    products). Stride 1: for each kernel offset :math:`t`, :math:`\nabla_{W_t}\ell_i =
+    \Delta_i S_{t,i}` where :math:`S_{t,i}` (positions x channels) is a contiguous window of the
+    zero-padded, channels-last input, flattened with the padded width so that no patch matrix
+    is copied (the output gradients get zero columns on the padded width). Other strides: the
+    patch matrix is formed by :func:`_unfold`.
+    """
+    c, b, O, Ho, Wo = d.shape
+    g = layer.groups
+    if layer.stride != (1, 1):
+        U = _unfold(a, layer, (Ho, Wo)).reshape(b, g, -1, Ho * Wo)
+        Delta = d.reshape(c, b, g, O // g, Ho * Wo)
+        return torch.matmul(Delta, U.transpose(-1, -2)).transpose(0, 1).reshape(b, c, -1)
+    (ph, pw), (dh, dw), (kh, kw) = layer.padding, layer.dilation, layer.kernel_size
+    ap = nn.functional.pad(a, (pw, pw, ph, ph + 1))          # one spare row for the last window
+    Wp = ap.shape[3]
+    C = ap.shape[1]
+    rows = ap.permute(0, 2, 3, 1).reshape(b, -1, C)          # (b, positions, C), channels-last
+    L = Ho * Wp
+    dp = nn.functional.pad(d, (0, Wp - Wo)).reshape(c, b, g, O // g, L)
+    Cg = C // g
+    buf = a.new_empty(g, kh * kw, c, b, O // g, Cg)
+    for gi in range(g):
+        for t in range(kh * kw):
+            s = (t // kw) * dh * Wp + (t % kw) * dw
+            torch.matmul(dp[:, :, gi], rows[:, s:s + L, gi * Cg:(gi + 1) * Cg], out=buf[gi, t])
+    return buf.permute(3, 2, 0, 1, 4, 5).reshape(b, c, -1)
+
+
+def _use_kernel(n: int, c: int, g: int, O_g: int, D_g: int, P: int) -> bool:
+    r"""Whether the kernel trick costs fewer flops than forming per-example weight gradients.
+
+    Forming: :math:`n c\,O D P` (the products :math:`\Delta_i U_i^\top`) plus
+    :math:`(nc)^2 O D` (their Gram); kernel: :math:`n^2 P^2 (c^2 (O + g) + g D)` (the two
+    position Grams and their contraction); :math:`O = g O_g`, :math:`D = D_g` per group.
+    """
+    materialise = n * c * g * O_g * D_g * (P + n * c)
+    kernel = n * n * g * P * P * (c * c * (O_g + 1) + D_g)
+    return kernel < materialise
+
+
+def _weight_term(layer: nn.Module, a: torch.Tensor, d: torch.Tensor, K: torch.Tensor,
+                 budget: int) -> None:
+    r"""Add :math:`\langle \nabla_W f_{ik}, \nabla_W f_{jl}\rangle` to ``K`` (n, c, n, c).
+
+    Chooses by flop count between materialising the per-example weight gradients
+    (:math:`n c\, O D P` to form, :math:`(nc)^2 O D` for their Gram) and the kernel trick
+    :math:`\sum_{p,q}\langle\delta_{ip},\delta_{jq}\rangle\langle u_{ip},u_{jq}\rangle`
+    (:math:`n^2 P^2 (c^2 O + D)`), in blocks of examples within ``budget`` bytes.
+    """
+    A_fn, Delta, g = _layer_operands(layer, a, d)
+    c, n, _, O_g, P = Delta.shape
+    D_g = layer.weight.shape[1] * math.prod(layer.weight.shape[2:])
+    itemsize = K.element_size()
+    if not _use_kernel(n, c, g, O_g, D_g, P):
+        per_example = itemsize * g * (c * O_g * D_g + D_g * P)
+        block = max(1, budget // per_example)
+
+        def features(sl: slice) -> torch.Tensor:
+            if isinstance(layer, nn.Conv2d):
+                return _conv_features(layer, a[sl], d[:, sl])
+            Gw = torch.matmul(Delta[:, sl], A_fn(sl).transpose(-1, -2))   # (c, b, 1, O, D)
+            return Gw.transpose(0, 1).reshape(sl.stop - sl.start, c, -1)
+
+        K += _blocked_gram(features, n, block)
+        return
+    if P == 1:      # dense layer on (n, d_in): (Delta Delta^T) * (A A^T), as plain matmuls
+        A = A_fn(slice(0, n))[..., 0]                                       # (n, g, D_g)
+        for gi in range(g):
+            dflat = Delta[:, :, gi, :, 0].transpose(0, 1).reshape(n * c, O_g)
+            aa = A[:, gi] @ A[:, gi].T
+            K += (dflat @ dflat.T).reshape(n, c, n, c) * aa[:, None, :, None]
+        return
+    block = max(1, math.isqrt(max(1, budget // (itemsize * g * P * P * (c * c + 1)))))
+    for I in _slices(n, block):
+        AI, DI = A_fn(I), Delta[:, I]
+        for J in _slices(n, block):
+            AA = torch.einsum("igdp,jgdq->ijgpq", AI, A_fn(J))
+            DD = torch.einsum("kigop,ljgoq->ikjlgpq", DI, Delta[:, J])
+            K[I, :, J, :] += (DD * AA[:, None, :, None]).sum(dim=(-3, -2, -1))
+
+
+def _small_features(layer: nn.Module, a: torch.Tensor, d: torch.Tensor) -> list[torch.Tensor]:
+    r"""Per-example gradients ``(n, c, f)`` of biases and batch-norm affine parameters."""
+    c, n = d.shape[0], d.shape[1]
+    feats = []
+    if isinstance(layer, _NORMS):
+        dims = tuple(range(3, d.dim()))
+        shape = (1, -1) + (1,) * (a.dim() - 2)
+        xhat = (a - layer.running_mean.reshape(shape)) / torch.sqrt(
+            layer.running_var.reshape(shape) + layer.eps)
+        if layer.weight is not None and layer.weight.requires_grad:
+            feats.append((d * xhat).sum(dim=dims) if dims else d * xhat)
+        if layer.bias is not None and layer.bias.requires_grad:
+            feats.append(d.sum(dim=dims) if dims else d)
+    elif layer.bias is not None and layer.bias.requires_grad:
+        if isinstance(layer, nn.Linear):
+            feats.append(d.reshape(c, n, -1, d.shape[-1]).sum(dim=2))
+        else:
+            feats.append(d.reshape(c, n, d.shape[2], -1).sum(dim=-1))
+    return [f.transpose(0, 1) for f in feats]
+
+
+def _layerwise(model: nn.Module, plan: tuple, X: torch.Tensor, scalars, budget: int):
+    r"""``(out, K)`` with ``K[i, k, j, l] = <grad s_ik, grad s_jl>`` over the trainable layers.
+
+    ``scalars(out)`` returns the ``c`` per-example quantities as a list of ``(n,)`` tensors
+    (the losses, or the output coordinates); each gets one backward pass of its sum, which
+    gives every example's output gradients ``delta`` at once because example ``i``'s quantity
+    depends on example ``i`` only.
+    """
+    layers, guard = plan
+    n = X.shape[0]
+    with torch.enable_grad():
+        out, recs, raw = _forward_records(model, layers, X)
+        values = scalars(out)
+        zs = [z for _, _, z in recs]
+        backs = [torch.autograd.grad(v.sum(), zs, retain_graph=k < len(values) - 1,
+                                     allow_unused=True) for k, v in enumerate(values)]
+    _check_versions(raw)
+    if guard:
+        _check_independent(model, X, out)
+    c = len(values)
+    dtype = zs[0].dtype
+    K = X.new_zeros(n, c, n, c, dtype=dtype)
+    small = []
+    for idx, (layer, a, z) in enumerate(recs):
+        ds = [b[idx] for b in backs]
+        if all(d is None for d in ds):
+            continue
+        ds = [torch.zeros_like(z) if dk is None else dk.detach() for dk in ds]
+        d = ds[0].unsqueeze(0) if c == 1 else torch.stack(ds)
+        small += _small_features(layer, a, d)
+        if not isinstance(layer, _NORMS) and layer.weight.requires_grad:
+            _weight_term(layer, a, d, K, budget)
+    if small:
+        flat = torch.cat(small, dim=2).reshape(n * c, -1)
+        K += (flat @ flat.T).reshape(n, c, n, c)
+    return out, K
 
 
 # --------------------------------------------------------------------------- vmap kernels
@@ -395,7 +631,7 @@ def per_example_gradients(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y:
     y = _check_y(y, X)
     chunk_size = _check_chunk(chunk_size)
     with torch.no_grad():
-        _check_losses(loss_fn(_model_output(model, X), y), X.shape[0])
+        _check_losses(loss_fn(_model_output(model, X[:2]), y[:2]), min(2, X.shape[0]))
     return _per_example(model, loss_fn, params, X, y, chunk_size)
 
 
@@ -409,10 +645,10 @@ def gradient_gram(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.T
     model, loss_fn, X, y
         As in :func:`per_example_gradients`.
     method : {"auto", "layerwise", "vmap"}
-        ``"layerwise"``: exact factorisation for fully connected networks (see the module
-        docstring for the supported structures), one batched forward and backward pass,
-        frozen layers skipped. ``"vmap"``: per-example gradients, any architecture.
-        ``"auto"``: layer-wise when supported, else vmap.
+        ``"layerwise"``: exact factorisation from one batched forward and backward pass, for
+        networks built from dense, conv and eval-mode batch-norm layers (see the module
+        docstring), frozen layers skipped. ``"vmap"``: per-example gradients, any
+        architecture. ``"auto"``: layer-wise when supported, else vmap.
     chunk_size : int, optional
         Examples per ``vmap`` call (vmap path only).
     max_memory_bytes : int, default 2**28
@@ -420,6 +656,8 @@ def gradient_gram(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.T
         ``b * p * itemsize <= max_memory_bytes`` (at least one example); at most two blocks
         are held, and :math:`G_{IJ} = \mathbf g_I \mathbf g_J^\top` is accumulated block pair
         by block pair (recomputing gradients rather than storing all ``n * p`` numbers).
+        Layer-wise path: the same bound per layer for the per-example layer gradients (and
+        input patches) held at once, on top of the activations of the batched pass.
 
     Returns
     -------
@@ -451,28 +689,21 @@ def gradient_gram(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.T
     y = _check_y(y, X)
     chunk_size = _check_chunk(chunk_size)
     max_memory_bytes = check_int(max_memory_bytes, "max_memory_bytes", minimum=1)
-    method, layers = _resolve_method(model, method)
+    requested = method
+    method, plan = _resolve_method(model, method)
     n = X.shape[0]
     if method == "layerwise":
-        with torch.enable_grad():
-            out, recs = _forward_records(model, layers, X)
-            losses = _check_losses(loss_fn(out, y), n)
-            trainable = [r for r in recs if any(_layer_flags(r[0]))]
-            deltas = torch.autograd.grad(losses.sum(), [z for _, _, z in trainable],
-                                         allow_unused=True)
-        G = X.new_zeros(n, n, dtype=losses.dtype)
-        for (layer, a, _), d in zip(trainable, deltas, strict=True):
-            if d is None:
-                continue
-            dd = d @ d.T
-            use_w, use_b = _layer_flags(layer)
-            if use_w:
-                G += dd * (a @ a.T)
-            if use_b:
-                G += dd
-        return 0.5 * (G + G.T)
+        try:
+            _, K = _layerwise(model, plan, X, lambda out: [_check_losses(loss_fn(out, y), n)],
+                              max_memory_bytes)
+        except _Unsupported:
+            if requested == "layerwise":
+                raise
+        else:
+            G = K[:, 0, :, 0]
+            return 0.5 * (G + G.T)
     with torch.no_grad():
-        _check_losses(loss_fn(_model_output(model, X), y), n)
+        _check_losses(loss_fn(_model_output(model, X[:2]), y[:2]), min(2, n))  # probe
     p = sum(v.numel() for v in params.values())
     itemsize = next(iter(params.values())).element_size()
     block = _block_size(1, p, itemsize, max_memory_bytes)
@@ -564,7 +795,7 @@ def jacobian(model: nn.Module, X: torch.Tensor, *, chunk_size: int | None = None
     model, X, params = _check_model_x(model, X)
     chunk_size = _check_chunk(chunk_size)
     with torch.no_grad():
-        _model_output(model, X)
+        _model_output(model, X[:2])
     return _jac(model, params, X, chunk_size)
 
 
@@ -579,15 +810,16 @@ def ntk_gram(model: nn.Module, X: torch.Tensor, *, method: str = "auto",
     X : torch.Tensor, shape (n, ...)
         Inputs.
     method : {"auto", "layerwise", "vmap"}
-        ``"layerwise"`` (fully connected networks, see the module docstring): one forward pass
-        and one backward pass per output coordinate, :math:`\Theta = \sum_l
-        (\mathbf B_l \mathbf B_l^\top) \odot (\mathbf A_l \mathbf A_l^\top)` (+ bias terms);
-        ``"vmap"``: Jacobians by ``vmap(jacrev)``, block by block; ``"auto"``: layer-wise when
-        supported.
+        ``"layerwise"`` (dense, conv and eval-mode batch-norm layers, see the module
+        docstring): one forward pass and one backward pass per output coordinate, e.g.
+        :math:`\Theta = \sum_l (\mathbf B_l \mathbf B_l^\top) \odot (\mathbf A_l
+        \mathbf A_l^\top)` (+ bias terms) for an MLP; ``"vmap"``: Jacobians by
+        ``vmap(jacrev)``, block by block; ``"auto"``: layer-wise when supported.
     chunk_size : int, optional
         Examples per ``vmap`` call (vmap path).
     max_memory_bytes : int, default 2**28
-        vmap path: Jacobian blocks of ``b`` examples with ``b * c * p * itemsize`` at most this.
+        vmap path: Jacobian blocks of ``b`` examples with ``b * c * p * itemsize`` at most this;
+        layer-wise path: the bound for per-example layer Jacobians held at once.
 
     Returns
     -------
@@ -614,31 +846,26 @@ def ntk_gram(model: nn.Module, X: torch.Tensor, *, method: str = "auto",
     model, X, params = _check_model_x(model, X)
     chunk_size = _check_chunk(chunk_size)
     max_memory_bytes = check_int(max_memory_bytes, "max_memory_bytes", minimum=1)
-    method, layers = _resolve_method(model, method)
+    requested = method
+    method, plan = _resolve_method(model, method)
     n = X.shape[0]
+    K = None
     if method == "layerwise":
-        with torch.enable_grad():
-            out, recs = _forward_records(model, layers, X)
-            out = out.reshape(n, -1)
-            c = out.shape[1]
-            trainable = [r for r in recs if any(_layer_flags(r[0]))]
-            zs = [z for _, _, z in trainable]
-            backs = [torch.autograd.grad(out[:, k].sum(), zs, retain_graph=k < c - 1,
-                                         allow_unused=True) for k in range(c)]
-        K = X.new_zeros(n, n, c, c, dtype=out.dtype)
-        for idx, (layer, a, _) in enumerate(trainable):
-            if any(b[idx] is None for b in backs):
-                continue
-            B = torch.stack([b[idx] for b in backs])          # (c, n, d_out)
-            bb = torch.einsum("kio,ljo->ijkl", B, B)
-            use_w, use_b = _layer_flags(layer)
-            if use_w:
-                K += bb * (a @ a.T)[:, :, None, None]
-            if use_b:
-                K += bb
-    else:
+        def coordinates(out: torch.Tensor) -> list[torch.Tensor]:
+            flat = out.reshape(n, -1)
+            return [flat[:, k] for k in range(flat.shape[1])]
+
+        try:
+            out, K = _layerwise(model, plan, X, coordinates, max_memory_bytes)
+        except _Unsupported:
+            if requested == "layerwise":
+                raise
+        else:
+            c = K.shape[1]
+            K = K.permute(0, 2, 1, 3)
+    if K is None:
         with torch.no_grad():
-            c = _model_output(model, X).reshape(n, -1).shape[1]
+            c = _model_output(model, X[:2]).reshape(min(2, n), -1).shape[1]
         p = sum(v.numel() for v in params.values())
         itemsize = next(iter(params.values())).element_size()
         block = _block_size(c, p, itemsize, max_memory_bytes)

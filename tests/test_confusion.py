@@ -19,7 +19,8 @@ from helpers.confusion import (
     pairwise_summary,
 )
 from helpers.gradients import flat_gradient, gradient_gram, per_example_gradients
-from helpers.losses import squared_loss
+from helpers.losses import cross_entropy, squared_loss
+from helpers.rng import make_generator
 
 D = torch.float64
 
@@ -167,3 +168,141 @@ def test_bad_inputs():
         minibatch_gram(G, torch.tensor([[0.0, 1.0]]))
     with pytest.raises(ValueError, match="batches must have 2 dimensions"):
         minibatch_gram(G, torch.tensor([0, 1]))
+
+
+# --------------------------------------------------------------------------- minibatch_gradients
+
+def _tiny_net():
+    return nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)).to(D)
+
+
+def _tiny_data(gen, n=5):
+    return (torch.randn(n, 3, generator=gen, dtype=D), torch.randn(n, generator=gen, dtype=D))
+
+
+def test_minibatch_gradients_are_means_of_distinct_examples(gen):
+    from helpers.confusion import minibatch_gradients
+    model = _tiny_net()
+    X, y = _tiny_data(gen)
+    g = per_example_gradients(model, squared_loss, X, y)          # autograd oracle (vmap)
+    G = minibatch_gradients(model, squared_loss, X, y, batch_size=2, num_batches=30,
+                            generator=make_generator(1))
+    assert G.shape == (30, g.shape[1]) and G.dtype == D
+    pairs = list(itertools.combinations(range(5), 2))
+    means = torch.stack([(g[i] + g[j]) / 2 for i, j in pairs])   # all subsets of 2 distinct
+    dist = (G[:, None, :] - means[None, :, :]).norm(dim=2)
+    # every row is the mean over exactly one subset of two distinct examples
+    assert bool(((dist < 1e-12).sum(1) == 1).all())
+    # batch_size = n: every minibatch is the whole set, the row is the full gradient
+    full = minibatch_gradients(model, squared_loss, X, y, batch_size=5, num_batches=3,
+                               generator=make_generator(1))
+    torch.testing.assert_close(full, flat_gradient(model, squared_loss, X, y).expand(3, -1),
+                               rtol=1e-12, atol=1e-14)
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_minibatch_gradients_draw_examples_uniformly_and_independently():
+    from helpers.confusion import minibatch_gradients
+    model = nn.Linear(4, 1, bias=False).to(D)
+    with torch.no_grad():
+        model.weight.zero_()
+    X, y = torch.eye(4, dtype=D), torch.ones(4, dtype=D)   # gradient of example i is -e_i
+    k = 1000
+    G = minibatch_gradients(model, squared_loss, X, y, batch_size=1, num_batches=k,
+                            generator=make_generator(2))
+    idx = (-G).argmax(1)
+    counts = torch.bincount(idx, minlength=4).to(D)
+    # each count ~ Binomial(1000, 1/4): sd = sqrt(1000 * 3/16) = 13.7; 5 sd = 68
+    assert bool(((counts - k / 4).abs() < 68).all()), counts
+    # consecutive draws independent: P(same example) = 1/4, sd of the frequency 0.0137
+    same = float((idx[1:] == idx[:-1]).to(D).mean())
+    assert abs(same - 0.25) < 5 * (0.25 * 0.75 / (k - 1)) ** 0.5
+
+
+def test_minibatch_gradients_batch_norm_train_mode_and_buffers_restored(gen):
+    from helpers.confusion import minibatch_gradients
+    from helpers.models import SmallCNN
+    model = SmallCNN(1, 3, generator=make_generator(3), width=3, depth=2, batch_norm=True,
+                     dtype=D)
+    X = torch.randn(6, 1, 8, 8, generator=gen, dtype=D)
+    y = torch.randint(0, 3, (6,), generator=gen)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.train()
+    G = minibatch_gradients(model, cross_entropy, X, y, batch_size=6, num_batches=2,
+                            generator=make_generator(4))
+    assert model.training
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k               # running stats, num_batches_tracked
+    assert all(p.grad is None for p in model.parameters())
+    # oracle: autograd of the mean loss in train mode (batch statistics of the minibatch)
+    loss = cross_entropy(model(X), y).mean()
+    ref = torch.cat([t.reshape(-1) for t in torch.autograd.grad(loss, list(model.parameters()))])
+    torch.testing.assert_close(G, ref.expand(2, -1), rtol=1e-9, atol=1e-12)
+    # ... which differs from the eval-mode gradient (running statistics)
+    model.eval()
+    G_eval = minibatch_gradients(model, cross_entropy, X, y, batch_size=6, num_batches=1,
+                                 generator=make_generator(4))
+    assert float((G_eval[0] - ref).norm()) > 1e-3 * float(ref.norm())
+
+
+def test_minibatch_gradients_deterministic(gen):
+    from helpers.confusion import minibatch_gradients
+    model = _tiny_net()
+    X, y = _tiny_data(gen, n=8)
+    a = minibatch_gradients(model, squared_loss, X, y, batch_size=3, num_batches=6,
+                            generator=make_generator(5))
+    b = minibatch_gradients(model, squared_loss, X, y, batch_size=3, num_batches=6,
+                            generator=make_generator(5))
+    c = minibatch_gradients(model, squared_loss, X, y, batch_size=3, num_batches=6,
+                            generator=make_generator(6))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+def test_minibatch_gradients_bad_inputs(gen):
+    from helpers.confusion import minibatch_gradients
+    model = _tiny_net()
+    X, y = _tiny_data(gen)
+    g = make_generator(0)
+    kw = {"batch_size": 2, "num_batches": 3, "generator": g}
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        minibatch_gradients(lambda x: x, squared_loss, X, y, **kw)
+    with pytest.raises(TypeError, match="loss_fn"):
+        minibatch_gradients(model, "mse", X, y, **kw)
+    with pytest.raises(TypeError, match="X must have a floating dtype"):
+        minibatch_gradients(model, squared_loss, X.long(), y, **kw)
+    with pytest.raises(TypeError, match="X has dtype"):
+        minibatch_gradients(model, squared_loss, X.float(), y, **kw)
+    with pytest.raises(ValueError, match="same number of rows"):
+        minibatch_gradients(model, squared_loss, X, y[:4], **kw)
+    with pytest.raises(ValueError, match="batch_size must be an integer <= 5"):
+        minibatch_gradients(model, squared_loss, X, y, batch_size=6, num_batches=3, generator=g)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        minibatch_gradients(model, squared_loss, X, y, batch_size=0, num_batches=3, generator=g)
+    with pytest.raises(TypeError, match="num_batches must be an integer"):
+        minibatch_gradients(model, squared_loss, X, y, batch_size=2, num_batches=2.0,
+                            generator=g)
+    with pytest.raises(ValueError, match="num_batches must be an integer >= 1"):
+        minibatch_gradients(model, squared_loss, X, y, batch_size=2, num_batches=0, generator=g)
+    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
+        minibatch_gradients(model, squared_loss, X, y, batch_size=2, num_batches=3, generator=0)
+    with pytest.raises(ValueError, match="one loss per example"):
+        minibatch_gradients(model, lambda o, t: squared_loss(o, t).mean(), X, y, **kw)
+    with pytest.raises(ValueError, match="active dropout"):
+        minibatch_gradients(nn.Sequential(nn.Linear(3, 1), nn.Dropout(0.5)).to(D),
+                            squared_loss, X, y, **kw)
+    frozen = _tiny_net().requires_grad_(False)
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        minibatch_gradients(frozen, squared_loss, X, y, **kw)
+
+
+def test_minibatch_gradients_restores_buffers_on_error(gen):
+    from helpers.confusion import minibatch_gradients
+    model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2), nn.Linear(2, 1)).to(D)
+    X, y = _tiny_data(gen)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(ValueError, match="one loss per example"):
+        minibatch_gradients(model, lambda o, t: o.sum(), X, y, batch_size=3, num_batches=2,
+                            generator=make_generator(0))
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k

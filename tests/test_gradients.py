@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from helpers import gradients, models
 from helpers.gradients import (
     cosine_matrix,
     flat_gradient,
@@ -151,15 +152,14 @@ def tiny_cnn(gen, bn=False):
     return _init(nn.Sequential(*layers), gen)
 
 
-def test_cnn_vmap_equals_naive(gen):
+def test_cnn_all_methods_equal_naive(gen):
     model = tiny_cnn(gen)
     X = torch.randn(5, 1, 5, 5, generator=gen, dtype=D)
     y = torch.randint(0, 2, (5,), generator=gen)
     naive = naive_grads(model, cross_entropy, X, y)
-    G = gradient_gram(model, cross_entropy, X, y)   # auto -> vmap (Conv2d)
-    torch.testing.assert_close(G, naive @ naive.T, rtol=1e-11, atol=1e-12)
-    with pytest.raises(ValueError, match="needs a fully connected network"):
-        gradient_gram(model, cross_entropy, X, y, method="layerwise")
+    for method in ("auto", "layerwise", "vmap"):
+        G = gradient_gram(model, cross_entropy, X, y, method=method)
+        torch.testing.assert_close(G, naive @ naive.T, rtol=1e-11, atol=1e-12)
 
 
 def test_batchnorm_eval_equals_naive_and_train_is_rejected(gen):
@@ -286,6 +286,152 @@ def test_gram_symmetric_psd_and_permutation_equivariant(seed, n, width):
     torch.testing.assert_close(Gp, G[perm][:, perm], rtol=1e-12, atol=1e-13)
 
 
+# --------------------------------------------------------------------------- conv layer-wise
+
+
+def _randomise_bn(model: nn.Module, gen: torch.Generator) -> nn.Module:
+    """Non-trivial running statistics and affine parameters, then eval mode."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                c = m.num_features
+                m.running_mean.copy_(0.3 * torch.randn(c, generator=gen, dtype=D))
+                m.running_var.copy_(0.5 + torch.rand(c, generator=gen, dtype=D))
+                m.weight.copy_(1 + 0.3 * torch.randn(c, generator=gen, dtype=D))
+                m.bias.copy_(0.3 * torch.randn(c, generator=gen, dtype=D))
+            elif isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None:
+                m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=gen, dtype=D))
+    return model.eval()
+
+
+def _images(gen, n=4, c=3, hw=8, classes=3):
+    X = torch.randn(n, c, hw, hw, generator=gen, dtype=D)
+    return X, torch.randint(0, classes, (n,), generator=gen)
+
+
+CNNS = {
+    # SmallCNN: stem and block convs with bias (no BN), with and without skip connections
+    "small_cnn": lambda g: models.SmallCNN(3, 3, generator=g, width=3, depth=2, dtype=D),
+    "small_cnn_skip": lambda g: models.SmallCNN(3, 3, generator=g, width=3, depth=2, skip=True,
+                                                dtype=D),
+    # bias-free convs followed by eval-mode batch norm (affine weight and bias)
+    "small_cnn_bn": lambda g: models.SmallCNN(3, 3, generator=g, width=3, depth=2,
+                                              batch_norm=True, skip=True, dtype=D),
+    # WRN-10-1: stride-2 convs, 1x1 projection shortcuts, pre-activation eval-mode batch norm
+    "wrn_bn": lambda g: models.WideResNet(10, 1, 3, generator=g, dtype=D),
+    # strided + dilated conv, grouped + dilated conv (stride 1), 1x1 conv without bias, pooling
+    "grouped": lambda g: nn.Sequential(
+        nn.Conv2d(3, 4, 3, stride=2, padding=2, dilation=2), nn.Tanh(),
+        nn.Conv2d(4, 6, 3, padding=2, dilation=2, groups=2), nn.Softplus(), nn.AvgPool2d(2),
+        nn.Conv2d(6, 4, 1, bias=False), nn.Flatten(), nn.Linear(4 * 2 * 2, 3)).to(D),
+    # a dense layer applied at every position of (n, channels, positions), rectangular kernel
+    "dense_on_positions": lambda g: nn.Sequential(
+        nn.Conv2d(3, 2, (3, 2), padding=(1, 0)), nn.Tanh(), nn.Flatten(2), nn.Linear(8 * 7, 5),
+        nn.Tanh(), nn.Flatten(), nn.Linear(2 * 5, 3)).to(D),
+}
+
+
+@pytest.mark.parametrize("name", list(CNNS))
+def test_cnn_layerwise_equals_naive_loop(gen, name):
+    model = _randomise_bn(_init(CNNS[name](gen), gen), gen)
+    X, y = _images(gen)
+    naive = naive_grads(model, cross_entropy, X, y)
+    G = gradient_gram(model, cross_entropy, X, y, method="layerwise")
+    torch.testing.assert_close(G, naive @ naive.T, rtol=1e-11, atol=1e-12)
+    torch.testing.assert_close(gradient_gram(model, cross_entropy, X, y), G, rtol=0, atol=0)
+    tiny = gradient_gram(model, cross_entropy, X, y, method="layerwise", max_memory_bytes=1)
+    torch.testing.assert_close(tiny, G, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", ["grouped", "dense_on_positions"])
+@pytest.mark.parametrize("kernel", [True, False])
+def test_cnn_kernel_trick_and_materialised_agree(gen, monkeypatch, kernel, name):
+    """Both ways to contract a layer: sum_pq <d_ip, d_jq><u_ip, u_jq>, or forming d_i U_i^T."""
+    monkeypatch.setattr(gradients, "_use_kernel", lambda *args: kernel)
+    model = _init(CNNS[name](gen), gen)
+    X, y = _images(gen, n=3)
+    naive = naive_grads(model, cross_entropy, X, y)
+    for budget in (2**28, 1):
+        G = gradient_gram(model, cross_entropy, X, y, method="layerwise", max_memory_bytes=budget)
+        torch.testing.assert_close(G, naive @ naive.T, rtol=1e-11, atol=1e-12)
+    J = jacobian(model, X)
+    torch.testing.assert_close(ntk_gram(model, X, method="layerwise"),
+                               torch.einsum("ikp,jlp->ijkl", J, J), rtol=1e-11, atol=1e-12)
+
+
+def test_cnn_frozen_parameters_are_skipped(gen):
+    model = _randomise_bn(_init(CNNS["small_cnn_bn"](gen), gen), gen)
+    model.stem.weight.requires_grad_(False)
+    model.norms[0].weight.requires_grad_(False)
+    model.convs[1].requires_grad_(False)
+    model.classifier.bias.requires_grad_(False)
+    X, y = _images(gen)
+    naive = naive_grads(model, cross_entropy, X, y)
+    assert naive.shape[1] == models.count_parameters(model)
+    G = gradient_gram(model, cross_entropy, X, y, method="layerwise")
+    torch.testing.assert_close(G, naive @ naive.T, rtol=1e-11, atol=1e-12)
+
+
+def test_cnn_ntk_layerwise_equals_jjt(gen):
+    model = _randomise_bn(_init(CNNS["small_cnn_bn"](gen), gen), gen)
+    X, _ = _images(gen, n=3)
+    J = jacobian(model, X)
+    ref = torch.einsum("ikp,jlp->ijkl", J, J)
+    torch.testing.assert_close(ntk_gram(model, X, method="layerwise"), ref, rtol=1e-11,
+                               atol=1e-12)
+    torch.testing.assert_close(ntk_gram(model, X, method="vmap"), ref, rtol=1e-11, atol=1e-12)
+
+
+def test_train_mode_batch_norm_is_rejected(gen):
+    model = _init(CNNS["small_cnn_bn"](gen), gen).train()
+    X, y = _images(gen)
+    for method in ("layerwise", "auto"):
+        with pytest.raises(ValueError, match="batch norm .* using batch statistics"):
+            gradient_gram(model, cross_entropy, X, y, method=method)
+    with pytest.raises(ValueError, match="batch statistics"):
+        ntk_gram(model, X, method="layerwise")
+
+
+class _BatchCentred(nn.Module):
+    """A forward that mixes examples through a batch mean (invisible to a module check)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 2, 3)
+        self.fc = nn.Linear(2 * 6 * 6, 3)
+
+    def forward(self, x):
+        h = torch.tanh(self.conv(x))
+        return self.fc((h - h.mean(0)).flatten(1))
+
+
+def test_layerwise_rejects_mixing_inplace_and_foreign_parameters(gen):
+    X, y = _images(gen)
+    mixing = _init(_BatchCentred(), gen)
+    with pytest.raises(ValueError, match="mixes examples"):
+        gradient_gram(mixing, cross_entropy, X, y, method="layerwise")
+    torch.testing.assert_close(gradient_gram(mixing, cross_entropy, X, y),
+                               gradient_gram(mixing, cross_entropy, X, y, method="vmap"))
+    inplace = _init(nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU(inplace=True), nn.Flatten(),
+                                  nn.Linear(72, 3)), gen)
+    with pytest.raises(ValueError, match="in-place operation"):
+        gradient_gram(inplace, cross_entropy, X, y, method="layerwise")
+    naive = naive_grads(inplace, cross_entropy, X, y)
+    torch.testing.assert_close(gradient_gram(inplace, cross_entropy, X, y), naive @ naive.T,
+                               rtol=1e-11, atol=1e-12)
+    norm = _init(nn.Sequential(nn.Conv2d(3, 2, 3), nn.GroupNorm(1, 2), nn.Flatten(),
+                               nn.Linear(72, 3)), gen)
+    with pytest.raises(ValueError, match=r"1 \(GroupNorm\) holds trainable parameters"):
+        gradient_gram(norm, cross_entropy, X, y, method="layerwise")
+    naive = naive_grads(norm, cross_entropy, X, y)
+    torch.testing.assert_close(gradient_gram(norm, cross_entropy, X, y), naive @ naive.T,
+                               rtol=1e-11, atol=1e-12)
+    circular = _init(nn.Sequential(nn.Conv2d(3, 2, 3, padding=1, padding_mode="circular"),
+                                   nn.Flatten(), nn.Linear(128, 3)), gen)
+    with pytest.raises(ValueError, match="padding_mode 'circular'"):
+        gradient_gram(circular, cross_entropy, X, y, method="layerwise")
+
+
 # --------------------------------------------------------------------------- bad inputs
 
 
@@ -333,8 +479,12 @@ def test_gradient_gram_bad_inputs(gen):
         def forward(self, x):
             return self.linears[0](torch.tanh(self.linears[0](x)))
 
+    twice, y3 = Twice().to(D), torch.randn(6, 3, generator=gen, dtype=D)
     with pytest.raises(ValueError, match="exactly once"):
-        gradient_gram(Twice().to(D), squared_loss, X, torch.zeros(6, 3, dtype=D))
+        gradient_gram(twice, squared_loss, X, y3, method="layerwise")
+    naive = naive_grads(twice, squared_loss, X, y3)       # auto falls back to vmap
+    torch.testing.assert_close(gradient_gram(twice, squared_loss, X, y3), naive @ naive.T,
+                               rtol=1e-11, atol=1e-12)
 
 
 def test_cosine_matrix_bad_inputs():
@@ -362,8 +512,9 @@ def test_jacobian_bad_inputs(gen):
 
 def test_ntk_gram_bad_inputs(gen):
     X = torch.zeros(2, 1, 5, 5, dtype=D)
-    with pytest.raises(ValueError, match="needs a fully connected network"):
-        ntk_gram(tiny_cnn(gen), X, method="layerwise")
+    layer_norm = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.LayerNorm(18)).to(D)
+    with pytest.raises(ValueError, match=r"cannot handle this model: 2 \(LayerNorm\) holds"):
+        ntk_gram(layer_norm, X, method="layerwise")
     with pytest.raises(ValueError, match="method must be one of"):
         ntk_gram(mlp(gen), torch.zeros(2, 3, dtype=D), method=None)
     with pytest.raises(ValueError, match="has no parameters"):
