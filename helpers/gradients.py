@@ -363,12 +363,14 @@ def _conv_features(layer: nn.Conv2d, a: torch.Tensor, d: torch.Tensor) -> torch.
     products). Stride 1: for each kernel offset :math:`t`, :math:`\nabla_{W_t}\ell_i =
     \Delta_i S_{t,i}` where :math:`S_{t,i}` (positions x channels) is a contiguous window of the
     zero-padded, channels-last input, flattened with the padded width so that no patch matrix
-    is copied (the output gradients get zero columns on the padded width). Other strides: the
-    patch matrix is formed by :func:`_unfold`.
+    is copied (the output gradients get zero columns on the padded width). Other strides, and
+    layers with fewer than 32 input channels per group (where the :math:`k_hk_w` small products
+    cost more than one copy of the patches; 25 % faster on LeNet-5), form the patch matrix with
+    :func:`_unfold` and use one batched product.
     """
     c, b, O, Ho, Wo = d.shape
     g = layer.groups
-    if layer.stride != (1, 1):
+    if layer.stride != (1, 1) or layer.in_channels // g < 32:
         U = _unfold(a, layer, (Ho, Wo)).reshape(b, g, -1, Ho * Wo)
         Delta = d.reshape(c, b, g, O // g, Ho * Wo)
         return torch.matmul(Delta, U.transpose(-1, -2)).transpose(0, 1).reshape(b, c, -1)

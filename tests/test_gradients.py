@@ -324,6 +324,12 @@ CNNS = {
         nn.Conv2d(3, 4, 3, stride=2, padding=2, dilation=2), nn.Tanh(),
         nn.Conv2d(4, 6, 3, padding=2, dilation=2, groups=2), nn.Softplus(), nn.AvgPool2d(2),
         nn.Conv2d(6, 4, 1, bias=False), nn.Flatten(), nn.Linear(4 * 2 * 2, 3)).to(D),
+    # >= 32 input channels per group at stride 1: the window path of _conv_features (no im2col),
+    # with padding, dilation and two groups of 32
+    "wide_channels": lambda g: nn.Sequential(
+        nn.Conv2d(3, 64, 1), nn.Tanh(), nn.Conv2d(64, 4, 3, padding=1), nn.Tanh(),
+        nn.Conv2d(4, 64, 1), nn.Tanh(), nn.Conv2d(64, 4, 3, padding=2, dilation=2, groups=2),
+        nn.Flatten(), nn.Linear(4 * 8 * 8, 3)).to(D),
     # a dense layer applied at every position of (n, channels, positions), rectangular kernel
     "dense_on_positions": lambda g: nn.Sequential(
         nn.Conv2d(3, 2, (3, 2), padding=(1, 0)), nn.Tanh(), nn.Flatten(2), nn.Linear(8 * 7, 5),
@@ -343,7 +349,7 @@ def test_cnn_layerwise_equals_naive_loop(gen, name):
     torch.testing.assert_close(tiny, G, rtol=1e-12, atol=1e-13)
 
 
-@pytest.mark.parametrize("name", ["grouped", "dense_on_positions"])
+@pytest.mark.parametrize("name", ["grouped", "dense_on_positions", "wide_channels"])
 @pytest.mark.parametrize("kernel", [True, False])
 def test_cnn_kernel_trick_and_materialised_agree(gen, monkeypatch, kernel, name):
     """Both ways to contract a layer: sum_pq <d_ip, d_jq><u_ip, u_jq>, or forming d_i U_i^T."""
