@@ -24,6 +24,8 @@ __all__ = [
     "check_tensor",
     "check_same_length",
     "check_module",
+    "trainable_parameters",
+    "check_deterministic_mode",
 ]
 
 
@@ -173,3 +175,32 @@ def check_module(model: object, name: str = "model") -> torch.nn.Module:
     if not any(True for _ in model.parameters()):
         raise ValueError(f"{name} has no parameters; there is nothing to differentiate")
     return model
+
+
+def trainable_parameters(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """``{name: parameter}`` of the parameters with ``requires_grad``; error if there are none."""
+    params = {name: p for name, p in model.named_parameters() if p.requires_grad}
+    if not params:
+        raise ValueError("model has no trainable parameters (every parameter has"
+                         " requires_grad=False); there is nothing to differentiate")
+    return params
+
+
+def check_deterministic_mode(model: torch.nn.Module, *, batch_statistics: str | None,
+                             dropout: str) -> None:
+    """Reject modules that make a forward pass depend on the batch or on torch's global RNG.
+
+    ``batch_statistics``: why batch norm with batch statistics (train mode, or no running
+    statistics) is an error for the caller, or ``None`` to allow it; ``dropout``: why active
+    dropout is. Both texts complete the sentence "model contains ... (<module>), ...".
+    """
+    for name, m in model.named_modules():
+        where = name or "model"
+        if (batch_statistics is not None and isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                and (m.training or m.running_mean is None)):
+            raise ValueError(f"model contains batch norm ({where}) using batch statistics, so"
+                             f" {batch_statistics}; call model.eval() (with running statistics)"
+                             " first")
+        if isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.training and m.p > 0:
+            raise ValueError(f"model contains active dropout ({where}); {dropout}; call"
+                             " model.eval() first")

@@ -30,7 +30,15 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._validate import check_generator, check_int, check_module, check_same_length, check_tensor
+from ._validate import (
+    check_deterministic_mode,
+    check_generator,
+    check_int,
+    check_module,
+    check_same_length,
+    check_tensor,
+    trainable_parameters,
+)
 from .gradients import _check_gram, cosine_matrix
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -530,17 +538,12 @@ def minibatch_gradients(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: t
     batch_size = check_int(batch_size, "batch_size", minimum=1, maximum=n)
     num_batches = check_int(num_batches, "num_batches", minimum=1)
     generator = check_generator(generator, device=X.device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError("model has no trainable parameters (every parameter has"
-                         " requires_grad=False); there is nothing to differentiate")
+    params = list(trainable_parameters(model).values())
     if X.dtype != params[0].dtype:
         raise TypeError(f"X has dtype {X.dtype} but the model's parameters have dtype"
                         f" {params[0].dtype}; convert one of them")
-    for name, m in model.named_modules():
-        if isinstance(m, nn.modules.dropout._DropoutNd) and m.training and m.p > 0:
-            raise ValueError(f"model contains active dropout ({name or 'model'}), which would draw"
-                             " from torch's global generator; call .eval() on it first")
+    check_deterministic_mode(model, batch_statistics=None,  # train-mode BN is the protocol
+                             dropout="it would draw from torch's global generator")
     # Independent minibatches, each without replacement: the first B entries of a random
     # permutation per row (argsort of i.i.d. uniforms).
     keys = torch.rand(num_batches, n, generator=generator, device=X.device, dtype=torch.float64)

@@ -80,7 +80,16 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, jacrev, vmap
 
-from ._validate import _describe, check_choice, check_int, check_module, check_real, check_tensor
+from ._validate import (
+    _describe,
+    check_choice,
+    check_deterministic_mode,
+    check_int,
+    check_module,
+    check_real,
+    check_tensor,
+    trainable_parameters,
+)
 
 __all__ = [
     "per_example_gradients",
@@ -103,35 +112,16 @@ _METHODS = ("auto", "layerwise", "vmap")
 # --------------------------------------------------------------------------- validation
 
 
-def _trainable(model: nn.Module) -> dict[str, torch.Tensor]:
-    params = {name: p for name, p in model.named_parameters() if p.requires_grad}
-    if not params:
-        raise ValueError("model has no trainable parameters (every parameter has"
-                         " requires_grad=False); there is nothing to differentiate")
-    return params
-
-
 def _check_mode(model: nn.Module) -> None:
-    for name, m in model.named_modules():
-        batch_stats = m.training or m.running_mean is None if isinstance(
-            m, nn.modules.batchnorm._BatchNorm) else False
-        if batch_stats:
-            raise ValueError(
-                f"model contains batch norm ({name or 'model'}) using batch statistics, so each"
-                " example's loss depends on the whole batch and per-example gradients are not"
-                " defined; call model.eval() (with running statistics) first"
-            )
-        if isinstance(m, nn.modules.dropout._DropoutNd) and m.training and m.p > 0:
-            raise ValueError(
-                f"model contains active dropout ({name or 'model'}); per-example gradients would"
-                " be random; call model.eval() first"
-            )
+    check_deterministic_mode(
+        model, batch_statistics="each example's loss depends on the whole batch and"
+        " per-example gradients are not defined", dropout="per-example gradients would be random")
 
 
 def _check_model_x(model: object, X: object) -> tuple[nn.Module, torch.Tensor,
                                                        dict[str, torch.Tensor]]:
     model = check_module(model)
-    params = _trainable(model)
+    params = trainable_parameters(model)
     _check_mode(model)
     X = check_tensor(X, "X", ndim=(2, 3, 4, 5), floating=True)
     dtype = next(iter(params.values())).dtype

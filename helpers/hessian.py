@@ -46,10 +46,12 @@ from torch.func import functional_call, vmap
 from ._validate import (
     _describe,
     check_choice,
+    check_deterministic_mode,
     check_generator,
     check_int,
     check_module,
     check_tensor,
+    trainable_parameters,
 )
 
 __all__ = ["hvp", "EigenPair", "extreme_eigenpair", "landscape_grid"]
@@ -60,32 +62,16 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 # --------------------------------------------------------------------------- validation
 
 
-def _trainable(model: nn.Module) -> dict[str, torch.Tensor]:
-    params = {name: p for name, p in model.named_parameters() if p.requires_grad}
-    if not params:
-        raise ValueError("model has no trainable parameters (every parameter has"
-                         " requires_grad=False); there is nothing to differentiate")
-    return params
-
-
 def _check_mode(model: nn.Module) -> None:
-    for name, m in model.named_modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and (m.training
-                                                              or m.running_mean is None):
-            raise ValueError(
-                f"model contains batch norm ({name or 'model'}) using batch statistics, so the"
-                " loss depends on the batch and forward passes would update the running"
-                " statistics; call model.eval() (with running statistics) first"
-            )
-        if isinstance(m, nn.modules.dropout._DropoutNd) and m.training and m.p > 0:
-            raise ValueError(f"model contains active dropout ({name or 'model'}); the loss would"
-                             " be random; call model.eval() first")
+    check_deterministic_mode(
+        model, batch_statistics="the loss depends on the batch and forward passes would update"
+        " the running statistics", dropout="the loss would be random")
 
 
 def _check_problem(model: object, loss_fn: object, X: object, y: object
                    ) -> tuple[nn.Module, dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
     model = check_module(model)
-    params = _trainable(model)
+    params = trainable_parameters(model)
     _check_mode(model)
     if not callable(loss_fn):
         raise TypeError("loss_fn must be a per-example loss (outputs, targets) -> (n,), such as"

@@ -51,3 +51,19 @@ def test_accepts_good_values():
 def test_messages(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_trainable_parameters_and_deterministic_mode():
+    import torch.nn as nn
+
+    net = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Dropout(0.5))
+    assert list(v.trainable_parameters(net)) == ["0.weight", "0.bias", "1.weight", "1.bias"]
+    for p in net.parameters():
+        p.requires_grad_(False)
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        v.trainable_parameters(net)
+    with pytest.raises(ValueError, match=r"batch norm \(1\) using batch statistics, so why"):
+        v.check_deterministic_mode(net, batch_statistics="why", dropout="because")
+    with pytest.raises(ValueError, match=r"active dropout \(2\); because; call model.eval"):
+        v.check_deterministic_mode(net, batch_statistics=None, dropout="because")
+    v.check_deterministic_mode(net.eval(), batch_statistics="why", dropout="because")
