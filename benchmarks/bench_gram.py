@@ -110,20 +110,27 @@ def loop_gram(model, X, y) -> torch.Tensor:
     return g @ g.T
 
 
-def median_seconds(fns: dict, warmups: dict, repeats: int = REPEATS) -> dict:
-    """Median wall-clock seconds of each ``fns[name]()``: warm-up, then ``repeats`` runs of one
-    method after the other, garbage collected before each run."""
+def median_seconds(fns: dict, warmups: dict, repeats: int = REPEATS) -> tuple[dict, dict]:
+    """Median wall-clock seconds of each ``fns[name]()`` and the list of all runs: warm-up, then
+    ``repeats`` runs of one method after the other, garbage collected before each run."""
     times: dict = {}
+    runs: dict = {}
     for name, fn in fns.items():
         warmups[name]()
-        runs = []
+        runs[name] = []
         for _ in range(repeats):
             gc.collect()
             start = time.perf_counter()
             fn()
-            runs.append(time.perf_counter() - start)
-        times[name] = statistics.median(runs)
-    return times
+            runs[name].append(time.perf_counter() - start)
+        times[name] = statistics.median(runs[name])
+    return times, runs
+
+
+def ratio_range(runs: dict, slow: str, fast: str, digits: int = 1) -> str:
+    """The spread of a ratio of medians: from min(slow)/max(fast) to max(slow)/min(fast)."""
+    low, high = min(runs[slow]) / max(runs[fast]), max(runs[slow]) / min(runs[fast])
+    return f"{low:.{digits}f}-{high:.{digits}f}"
 
 
 def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -170,7 +177,7 @@ def bench_cnn(prefix: str, problem) -> None:
     err = relative_error(gradients.gradient_gram(model, ce, X, y), reference)
     err_vmap = relative_error(gradients.gradient_gram(model, ce, X, y, method="vmap"),
                               reference)
-    t = median_seconds(
+    t, runs = median_seconds(
         {"loop": lambda: loop_gram(model, X, y),
          "auto": lambda: gradients.gradient_gram(model, ce, X, y),
          "vmap": lambda: gradients.gradient_gram(model, ce, X, y, method="vmap"),
@@ -187,8 +194,10 @@ def bench_cnn(prefix: str, problem) -> None:
     print(f"{prefix}_relative_error: {err:.1e}")
     print(f"{prefix}_vmap_relative_error: {err_vmap:.1e}")
     print(f"{prefix}_speedup_vs_loop: {t['loop'] / t['auto']:.1f}")
+    print(f"{prefix}_speedup_vs_loop_range: {ratio_range(runs, 'loop', 'auto')}")
     print(f"{prefix}_vmap_speedup_vs_loop: {t['loop'] / t['vmap']:.1f}")
-    print(f"{prefix}_cost_vs_batched_pass: {t['auto'] / t['batched']:.1f}")
+    print(f"{prefix}_cost_vs_batched_pass: {t['auto'] / t['batched']:.2f}")
+    print(f"{prefix}_cost_vs_batched_pass_range: {ratio_range(runs, 'auto', 'batched', 2)}")
 
 
 def main() -> None:
@@ -199,7 +208,7 @@ def main() -> None:
     ce = losses.cross_entropy
     reference = loop_gram(model, X, y)
     err = relative_error(gradients.gradient_gram(model, ce, X, y, method="layerwise"), reference)
-    t = median_seconds(
+    t, runs = median_seconds(
         {"loop": lambda: loop_gram(model, X, y),
          "layerwise": lambda: gradients.gradient_gram(model, ce, X, y, method="layerwise")},
         {"loop": lambda: loop_gram(model, X[:4], y[:4]),
@@ -208,15 +217,19 @@ def main() -> None:
     print(f"gram_mlp_layerwise_seconds: {t['layerwise']:.4f}")
     print(f"gram_mlp_relative_error: {err:.1e}")
     print(f"gram_mlp_speedup_vs_loop: {t['loop'] / t['layerwise']:.1f}")
+    print(f"gram_mlp_speedup_vs_loop_range: {ratio_range(runs, 'loop', 'layerwise')}")
 
     bench_cnn("gram_cnn", cnn_problem)
     bench_cnn("gram_wide_cnn", wide_cnn_problem)
 
-    layerwise = statistics.median(peak_rss_mb("layerwise") for _ in range(REPEATS))
-    batched = statistics.median(peak_rss_mb("batched") for _ in range(REPEATS))
+    layerwise_runs = [peak_rss_mb("layerwise") for _ in range(REPEATS)]
+    batched_runs = [peak_rss_mb("batched") for _ in range(REPEATS)]
+    layerwise, batched = statistics.median(layerwise_runs), statistics.median(batched_runs)
     print(f"gram_mlp_peak_memory_layerwise_mb: {layerwise:.1f}")
     print(f"gram_mlp_peak_memory_batched_mb: {batched:.1f}")
     print(f"gram_mlp_peak_memory_ratio: {layerwise / batched:.2f}")
+    print(f"gram_mlp_peak_memory_ratio_range: {min(layerwise_runs) / max(batched_runs):.2f}-"
+          f"{max(layerwise_runs) / min(batched_runs):.2f}")
 
 
 if __name__ == "__main__":

@@ -188,6 +188,7 @@ def _check_gram(gram: object, name: str = "gram") -> torch.Tensor:
 # --------------------------------------------------------------------------- structure
 
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+_PATCH_CACHE_BYTES = 2**22   # im2col patches formed per block of examples (4 MiB: stays in cache)
 _LAYERS = (nn.Linear, nn.Conv2d, *_NORMS)
 _POOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d,
           nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)
@@ -356,14 +357,23 @@ def _conv_features(layer: nn.Conv2d, a: torch.Tensor, d: torch.Tensor) -> torch.
     is copied (the output gradients get zero columns on the padded width). Other strides, and
     layers with fewer than 32 input channels per group (where the :math:`k_hk_w` small products
     cost more than one copy of the patches; 25 % faster on LeNet-5), form the patch matrix with
-    :func:`_unfold` and use one batched product.
+    :func:`_unfold` and use one batched product, in blocks of examples whose patches fit in
+    ``_PATCH_CACHE_BYTES`` (so the product reads them from the cache, not from memory).
     """
     c, b, O, Ho, Wo = d.shape
     g = layer.groups
     if layer.stride != (1, 1) or layer.in_channels // g < 32:
-        U = _unfold(a, layer, (Ho, Wo)).reshape(b, g, -1, Ho * Wo)
-        Delta = d.reshape(c, b, g, O // g, Ho * Wo)
-        return torch.matmul(Delta, U.transpose(-1, -2)).transpose(0, 1).reshape(b, c, -1)
+        patch_bytes = a.element_size() * a.shape[1] * math.prod(layer.kernel_size) * Ho * Wo
+        step = max(1, _PATCH_CACHE_BYTES // patch_bytes)
+        out = a.new_empty(b, c, layer.weight.numel())
+        for s in range(0, b, step):       # patches of `step` examples stay in the cache
+            U = _unfold(a[s:s + step], layer, (Ho, Wo)).reshape(-1, g, a.shape[1] // g
+                                                                * math.prod(layer.kernel_size),
+                                                                Ho * Wo)
+            Delta = d[:, s:s + step].reshape(c, -1, g, O // g, Ho * Wo)
+            out[s:s + step] = torch.matmul(Delta, U.transpose(-1, -2)).transpose(0, 1).reshape(
+                U.shape[0], c, -1)
+        return out
     (ph, pw), (dh, dw), (kh, kw) = layer.padding, layer.dilation, layer.kernel_size
     ap = nn.functional.pad(a, (pw, pw, ph, ph + 1))          # one spare row for the last window
     Wp = ap.shape[3]

@@ -365,6 +365,18 @@ def test_cnn_kernel_trick_and_materialised_agree(gen, monkeypatch, kernel, name)
                                torch.einsum("ikp,jlp->ijkl", J, J), rtol=1e-11, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", ["small_cnn_bn", "wrn_bn", "grouped", "dense_on_positions"])
+def test_cnn_patch_blocks_of_one_example_equal_naive(gen, monkeypatch, name):
+    """im2col patches formed one example at a time (the cache blocking) change nothing."""
+    monkeypatch.setattr(gradients, "_use_kernel", lambda *args: False)
+    monkeypatch.setattr(gradients, "_PATCH_CACHE_BYTES", 1)
+    model = _randomise_bn(_init(CNNS[name](gen), gen), gen)
+    X, y = _images(gen, n=5)
+    naive = naive_grads(model, cross_entropy, X, y)
+    G = gradient_gram(model, cross_entropy, X, y, method="layerwise")
+    torch.testing.assert_close(G, naive @ naive.T, rtol=1e-11, atol=1e-12)
+
+
 def test_cnn_frozen_parameters_are_skipped(gen):
     model = _randomise_bn(_init(CNNS["small_cnn_bn"](gen), gen), gen)
     model.stem.weight.requires_grad_(False)

@@ -67,3 +67,23 @@ def test_trainable_parameters_and_deterministic_mode():
     with pytest.raises(ValueError, match=r"active dropout \(2\); because; call model.eval"):
         v.check_deterministic_mode(net, batch_statistics=None, dropout="because")
     v.check_deterministic_mode(net.eval(), batch_statistics="why", dropout="because")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64])
+def test_finite_check_catches_every_bad_entry(bad, dtype):
+    """The sum shortcut: one NaN/Inf anywhere (also next to its opposite) is still caught."""
+    x = torch.ones(5, 7, dtype=dtype)
+    x[3, 4] = bad
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        v.check_tensor(x, "X")
+    x[0, 0] = -bad              # +inf and -inf together sum to NaN; NaN stays NaN
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        v.check_tensor(x, "X")
+
+
+def test_finite_check_accepts_a_sum_that_overflows():
+    """Large finite entries whose sum overflows are finite: the entry-wise check decides."""
+    big = torch.full((4,), torch.finfo(torch.float32).max, dtype=torch.float32)
+    assert not torch.isfinite(big.sum())
+    assert v.check_tensor(big, "X") is big
