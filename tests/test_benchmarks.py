@@ -1,0 +1,62 @@
+"""The benchmarks measure what they claim: the problems run on the paths they name, exactly.
+
+``make bench`` is not part of ``make test`` (timings need a quiet machine), so these tests keep
+the benchmark scripts from rotting: each problem is built, the engine's default path must be the
+layer-wise one (a silent fallback to vmap would make the CNN figure measure the wrong method),
+and every method must agree with the naive loop in float64 on a few examples.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from helpers import gradients, losses
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench_gram = _load("bench_gram")
+
+
+@pytest.mark.parametrize("problem", ["mlp_problem", "cnn_problem", "wide_cnn_problem"])
+def test_default_path_is_layerwise_and_exact(problem):
+    model, X, y = getattr(bench_gram, problem)(n=3)
+    model, X = model.double(), X.double()
+    assert gradients._resolve_method(model, "auto")[0] == "layerwise"
+    reference = bench_gram.loop_gram(model, X, y)
+    ce = losses.cross_entropy
+    for method in ("layerwise", "vmap", "auto"):
+        G = gradients.gradient_gram(model, ce, X, y, method=method)
+        torch.testing.assert_close(G, reference, rtol=1e-10, atol=1e-12)
+
+
+def test_lenet5_is_the_classic_architecture():
+    model, X, _ = bench_gram.cnn_problem(n=2)
+    assert sum(p.numel() for p in model.parameters()) == 62_006
+    assert model(X).shape == (2, 10)
+
+
+def test_ratio_range_brackets_the_ratio_of_medians():
+    runs = {"slow": [3.0, 4.0, 5.0], "fast": [1.0, 2.0, 4.0]}
+    assert bench_gram.ratio_range(runs, "slow", "fast") == "0.8-5.0"
+    assert bench_gram.ratio_range(runs, "slow", "fast", 2) == "0.75-5.00"
+
+
+def test_phase_transition_benchmark_runs_tiny():
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "phase_transition_speedup.py"), "--n", "6", "--grid", "2",
+         "--steps", "5", "--repeats", "1"], capture_output=True, text=True, check=True)
+    assert "phase_panel_speedup_vs_loop:" in out.stdout
