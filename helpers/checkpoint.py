@@ -9,14 +9,16 @@ must lose at most one epoch and resume to exactly the result an uninterrupted ru
 * :func:`load_checkpoint` verifies the header and checksum **before** deserialising, and
   deserialises with ``weights_only=True`` (tensors, numbers, strings, lists and dicts only), so
   a corrupted, truncated or foreign file is reported, never silently used.
-* :func:`train_resumable` runs SGD epoch by epoch with :func:`helpers.train.train`, saving the
-  model, the minibatch generator's state and the history after every epoch.
+* :func:`train_resumable` runs SGD epoch by epoch with :func:`helpers.train.train` (one
+  evaluation of the training loss per epoch; a step-size schedule on the global step count),
+  saving the model, the minibatch generator's state and the history after every epoch.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import tempfile
 from collections.abc import Callable, Mapping
@@ -145,23 +147,38 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
         raise CheckpointError(f"{path} could not be deserialised safely: {err}") from err
 
 
+def _shift(schedule: Callable[[int], float], offset: int) -> Callable[[int], float]:
+    """``t -> schedule(offset + t)``: one epoch's local step to the run's global step."""
+    def shifted(t: int) -> float:
+        mult = float(schedule(offset + t))
+        if not math.isfinite(mult) or mult < 0:
+            raise ValueError(f"schedule({offset + t}) must be a finite non-negative number,"
+                             f" got {mult}")
+        return mult
+    return shifted
+
+
 def train_resumable(model: torch.nn.Module, loss_fn: Callable, X: torch.Tensor, y: torch.Tensor,
                     *, lr: float, epochs: int, batch_size: int, generator: torch.Generator,
                     checkpoint_path: str | os.PathLike,
+                    schedule: Callable[[int], float] | None = None,
                     metrics: Mapping[str, Callable[[torch.nn.Module], float]] | None = None,
-                    max_epochs_this_call: int | None = None, progress: bool = False
-                    ) -> History:
+                    max_epochs_this_call: int | None = None, progress: bool = False,
+                    eval_batch_size: int | None = None) -> History:
     """SGD for ``epochs`` epochs with a checkpoint after each; resumes if one exists.
 
     Each epoch is ``n // batch_size`` steps of :func:`helpers.train.train` on a fresh
-    permutation drawn from ``generator``. After each epoch the model's ``state_dict``, the
-    generator state and the per-epoch history are saved atomically, so rerunning the same call
-    after an interruption continues from the last finished epoch and ends with bit-for-bit the
-    same weights as an uninterrupted run.
+    permutation drawn from ``generator``, followed by one evaluation of the full-training-set
+    loss and the metrics. After each epoch the model's ``state_dict`` (weights and buffers),
+    the generator state and the per-epoch history are saved atomically, so rerunning the same
+    call after an interruption continues from the last finished epoch and ends with
+    bit-for-bit the same weights as an uninterrupted run. The step size of update ``t``
+    (counted over the whole run, ``t = epoch * (n // batch_size) + step``) is
+    ``lr * schedule(t)``, so a schedule also resumes exactly.
 
     Parameters
     ----------
-    model, loss_fn, X, y, lr, batch_size, metrics
+    model, loss_fn, X, y, lr, batch_size, metrics, eval_batch_size
         As in :func:`helpers.train.train`.
     epochs : int
         Total number of epochs of the run (not of this call).
@@ -169,6 +186,11 @@ def train_resumable(model: torch.nn.Module, loss_fn: Callable, X: torch.Tensor, 
         Minibatch generator; its state is restored on resume.
     checkpoint_path : str or PathLike
         Where the checkpoint lives.
+    schedule : callable, optional
+        ``t -> multiplier`` of the step size, evaluated at the run's global update count ``t``
+        (e.g. :func:`helpers.train.multistep` with milestones in updates: the papers' "divide
+        by 10 at epochs 80 and 160" is ``multistep([80 * s, 160 * s], 0.1)`` with
+        ``s = n // batch_size``). It is not stored in the checkpoint: resume with the same one.
     max_epochs_this_call : int, optional
         Stop after this many new epochs (as an interruption would); for tests and for
         splitting a long run across sessions.
@@ -195,6 +217,13 @@ def train_resumable(model: torch.nn.Module, loss_fn: Callable, X: torch.Tensor, 
     ...                     generator=make_generator(0), checkpoint_path=path)
     >>> len(h.records), path.exists()
     (3, True)
+    >>> from helpers.train import multistep
+    >>> model = torch.nn.Linear(4, 1, bias=False).double()
+    >>> h = train_resumable(model, squared_loss, X, y, lr=0.5, epochs=3, batch_size=2,
+    ...                     generator=make_generator(0), checkpoint_path=path.with_suffix(".b"),
+    ...                     schedule=multistep([4], 0.1))   # 2 steps per epoch: /10 from epoch 3
+    >>> [round(r["lr"], 3) for r in h.records]               # step size of the next update
+    [0.5, 0.05, 0.05]
     """
     from tqdm.auto import tqdm
 
@@ -206,6 +235,8 @@ def train_resumable(model: torch.nn.Module, loss_fn: Callable, X: torch.Tensor, 
     path = _as_path(checkpoint_path, "checkpoint_path")
     if max_epochs_this_call is not None:
         max_epochs_this_call = check_int(max_epochs_this_call, "max_epochs_this_call", minimum=1)
+    if schedule is not None and not callable(schedule):
+        raise TypeError(f"schedule must be callable (step -> multiplier), got {schedule!r}")
     steps_per_epoch = X.shape[0] // batch_size
 
     history = History()
@@ -227,8 +258,10 @@ def train_resumable(model: torch.nn.Module, loss_fn: Callable, X: torch.Tensor, 
     stop = epochs if max_epochs_this_call is None else min(epochs, start + max_epochs_this_call)
     for epoch in tqdm(range(start, stop), initial=start, total=epochs, disable=not progress,
                       desc="epochs"):
+        shifted = None if schedule is None else _shift(schedule, epoch * steps_per_epoch)
         run = train(model, loss_fn, X, y, lr=lr, steps=steps_per_epoch, batch_size=batch_size,
-                    generator=generator, record_every=steps_per_epoch, metrics=metrics)
+                    generator=generator, schedule=shifted, record_every=steps_per_epoch,
+                    record_initial=False, metrics=metrics, eval_batch_size=eval_batch_size)
         record = dict(run.records[-1])
         record["step"] = (epoch + 1) * steps_per_epoch
         record["epoch"] = epoch + 1

@@ -11,7 +11,8 @@ explicit generator. The device is taken from the model's parameters.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import bisect
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +29,7 @@ from ._validate import (
     check_tensor,
 )
 
-__all__ = ["History", "train", "step_decay"]
+__all__ = ["History", "train", "step_decay", "multistep"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -77,9 +78,53 @@ def step_decay(every: int, factor: float) -> Callable[[int], float]:
     return lambda step: factor ** (step // every)
 
 
-def _mean_loss(model: torch.nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor
-               ) -> torch.Tensor:
-    losses = loss_fn(model(X), y)
+def multistep(milestones: Sequence[int], factor: float) -> Callable[[int], float]:
+    """Schedule multiplying the step size by ``factor`` at each of the ``milestones`` (steps).
+
+    ``step -> factor ** #{m in milestones : m <= step}``, the piecewise-constant decay of the
+    papers' CIFAR-10 protocol (Sankararaman et al. [L] Section 7 and Appendix E: step size
+    divided by 10 at epochs 80 and 160 of 200, i.e. ``milestones=(80 * s, 160 * s)`` with ``s``
+    steps per epoch). With equally spaced milestones it equals :func:`step_decay`, bit for bit.
+
+    Parameters
+    ----------
+    milestones : sequence of int
+        Steps (numbers of updates done) from which the next factor applies; non-decreasing,
+        each ``>= 1``.
+    factor : float
+        Multiplier ``> 0`` applied at each milestone (``0.1``: divide by 10).
+
+    Returns
+    -------
+    callable
+        ``step -> multiplier``, to pass as ``schedule`` to :func:`train` or
+        :func:`helpers.checkpoint.train_resumable`.
+
+    Examples
+    --------
+    >>> from helpers.train import multistep
+    >>> schedule = multistep([30, 50], factor=0.1)
+    >>> [schedule(s) for s in (0, 29, 30, 49, 50, 99)] == [1.0, 1.0, 0.1, 0.1, 0.1**2, 0.1**2]
+    True
+    """
+    if isinstance(milestones, str | bytes) or not isinstance(milestones, Sequence):
+        raise TypeError(
+            f"milestones must be a sequence of ints (steps), got {type(milestones).__name__}")
+    marks = [check_int(m, f"milestones[{i}]", minimum=1) for i, m in enumerate(milestones)]
+    if any(b < a for a, b in zip(marks, marks[1:])):
+        raise ValueError(f"milestones must be non-decreasing, got {list(milestones)}")
+    factor = check_real(factor, "factor", minimum=0.0, strict_min=True)
+    return lambda step: factor ** bisect.bisect_right(marks, step)
+
+
+def _mean_loss(model: torch.nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor,
+               chunk_size: int | None = None) -> torch.Tensor:
+    """Mean of the per-example losses; with ``chunk_size``, the forward pass goes in chunks."""
+    if chunk_size is None or chunk_size >= X.shape[0]:
+        losses = loss_fn(model(X), y)
+    else:
+        losses = torch.cat([loss_fn(model(xb), yb)
+                            for xb, yb in zip(X.split(chunk_size), y.split(chunk_size))])
     if losses.dim() != 1 or losses.shape[0] != X.shape[0]:
         raise ValueError(
             "loss_fn must return one loss per example (shape (n,)), got shape"
@@ -93,7 +138,8 @@ def train(model: torch.nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Ten
           generator: torch.Generator | None = None,
           schedule: Callable[[int], float] | None = None, record_every: int = 1,
           metrics: Mapping[str, Callable[[torch.nn.Module], float]] | None = None,
-          progress: bool = False) -> History:
+          progress: bool = False, record_initial: bool = True,
+          eval_batch_size: int | None = None) -> History:
     """Run ``steps`` updates of (stochastic) gradient descent on the mean loss, in place.
 
     Parameters
@@ -118,15 +164,32 @@ def train(model: torch.nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Ten
     schedule : callable, optional
         ``step -> multiplier`` of the step size, e.g. :func:`step_decay`.
     record_every : int, default 1
-        Record metrics every this many steps (and always at the first and last step).
+        Record metrics every this many steps (and always at the last step, and at step 0
+        unless ``record_initial=False``).
     metrics : mapping of str to callable, optional
         Extra metrics ``model -> float`` recorded alongside the loss.
     progress : bool, default False
         Show a tqdm progress bar (leave off in committed notebooks).
+    record_initial : bool, default True
+        Record the starting point (step 0). ``False`` skips that evaluation, e.g. when the
+        caller already knows it (:func:`helpers.checkpoint.train_resumable`, epoch by epoch).
+    eval_batch_size : int, optional
+        Evaluate the recorded full-training-set loss in chunks of this many examples (memory:
+        a full-scale training set does not fit through one forward pass). ``None``: one pass.
+        For a model whose per-example outputs do not depend on the rest of the batch the
+        result is the same up to float rounding; a batch-norm layer in training mode
+        normalises each chunk with that chunk's statistics.
 
     Returns
     -------
     History
+
+    Notes
+    -----
+    Recording does not change the model: the buffers (e.g. batch-norm running statistics,
+    which a training-mode forward pass updates) are restored after the loss and the metrics
+    are evaluated, so the weights and buffers after training do not depend on
+    ``record_every``.
 
     References
     ----------
@@ -154,6 +217,10 @@ def train(model: torch.nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Ten
     lr = check_real(lr, "lr", minimum=0.0, strict_min=True)
     steps = check_int(steps, "steps", minimum=0)
     record_every = check_int(record_every, "record_every", minimum=1)
+    if not isinstance(record_initial, bool):
+        raise TypeError(f"record_initial must be a bool, got {record_initial!r}")
+    if eval_batch_size is not None:
+        eval_batch_size = check_int(eval_batch_size, "eval_batch_size", minimum=1)
     n = X.shape[0]
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1, maximum=n)
@@ -178,17 +245,27 @@ def train(model: torch.nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Ten
         return lr * mult
 
     def record(step: int) -> None:
-        with torch.no_grad():
-            row = {"step": step, "loss": float(_mean_loss(model, loss_fn, X, y)),
-                   "lr": rate(step)}
-        for name, fn in metrics.items():
-            row[name] = float(fn(model))
+        # a training-mode forward pass updates batch-norm running statistics: restore every
+        # buffer afterwards, so that recording never changes the model
+        saved = [(b, b.detach().clone()) for b in model.buffers()]
+        try:
+            with torch.no_grad():
+                row = {"step": step,
+                       "loss": float(_mean_loss(model, loss_fn, X, y, eval_batch_size)),
+                       "lr": rate(step)}
+            for name, fn in metrics.items():
+                row[name] = float(fn(model))
+        finally:
+            with torch.no_grad():
+                for buffer, value in saved:
+                    buffer.copy_(value)
         history.records.append(row)
 
     history = History()
     order = torch.arange(n, device=X.device)
     cursor = n  # forces a fresh permutation at the first stochastic step
-    record(0)
+    if record_initial:
+        record(0)
     for step in tqdm(range(steps), disable=not progress, desc="training", leave=False):
         if stochastic:
             if cursor + batch_size > n:
@@ -202,8 +279,8 @@ def train(model: torch.nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Ten
         loss = _mean_loss(model, loss_fn, xb, yb)
         if not torch.isfinite(loss):
             raise FloatingPointError(
-                f"the training loss became {float(loss)} at step {step}; the step size lr={lr}"
-                " is probably too large for this model"
+                f"the training loss became {float(loss.detach())} at step {step}; the step size"
+                f" lr={lr} is probably too large for this model"
             )
         grads = torch.autograd.grad(loss, params)
         eta = rate(step)

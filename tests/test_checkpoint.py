@@ -174,3 +174,100 @@ def test_kill_and_resume_subprocess(tmp_path):
                     generator=make_generator(1), checkpoint_path=tmp_path / "ref.ckpt")
     for a, b in zip(model.parameters(), torch.load(out, weights_only=True)):
         assert torch.equal(a.detach(), b)
+
+
+def test_schedule_resumes_bit_for_bit(tmp_path):
+    """A step decay that changes mid-epoch, interrupted before and after the change."""
+    from helpers.train import multistep
+
+    # 32 examples, batch 5: 6 steps per epoch; decays after 15 updates (mid epoch 3),
+    # 27 and 28 (both within epoch 5)
+    schedule = multistep([15, 27, 28], 0.3)
+    kwargs = {"lr": 0.05, "epochs": 6, "batch_size": 5, "schedule": schedule}
+    model, X, y = _problem()
+    full = train_resumable(model, _squared, X, y, generator=make_generator(1),
+                           checkpoint_path=tmp_path / "full.ckpt", **kwargs)
+    reference = [p.detach().clone() for p in model.parameters()]
+    assert full.column("lr").tolist() == pytest.approx(
+        [0.05, 0.05, 0.05 * 0.3, 0.05 * 0.3, 0.05 * 0.3**3, 0.05 * 0.3**3])
+
+    path = tmp_path / "split.ckpt"
+    for chunk in (2, 1, 3):          # three sessions, each rebuilding the model from scratch
+        fresh, _, _ = _problem()
+        resumed = train_resumable(fresh, _squared, X, y, generator=make_generator(1),
+                                  checkpoint_path=path, max_epochs_this_call=chunk, **kwargs)
+    for a, b in zip(reference, fresh.parameters()):
+        assert torch.equal(a, b)
+    assert resumed.records == full.records
+
+    unscheduled, _, _ = _problem()   # the schedule is really applied
+    train_resumable(unscheduled, _squared, X, y, lr=0.05, epochs=6, batch_size=5,
+                    generator=make_generator(1), checkpoint_path=tmp_path / "plain.ckpt")
+    assert not torch.equal(next(unscheduled.parameters()), reference[0])
+
+
+def test_schedule_equals_phases_and_plain_train(tmp_path):
+    """One scheduled call == the old emulation (one call per step-size phase) == train.train."""
+    from helpers.train import multistep, train
+
+    model, X, y = _problem()         # 32 examples, batch 4: 8 steps per epoch
+    one = train_resumable(model, _squared, X, y, lr=0.05, epochs=6, batch_size=4,
+                          generator=make_generator(2), checkpoint_path=tmp_path / "one.ckpt",
+                          schedule=multistep([3 * 8, 5 * 8], 0.1))
+    phased, _, _ = _problem()
+    gen, losses = make_generator(2), []
+    for phase, epochs in enumerate((3, 2, 1)):
+        h = train_resumable(phased, _squared, X, y, lr=0.05 * 0.1**phase, epochs=epochs,
+                            batch_size=4, generator=gen, checkpoint_path=tmp_path / f"{phase}")
+        losses += h.column("loss").tolist()
+    plain, _, _ = _problem()
+    train(plain, _squared, X, y, lr=0.05, steps=48, batch_size=4, generator=make_generator(2),
+          schedule=multistep([24, 40], 0.1), record_every=48)
+    for a, b, c in zip(model.parameters(), phased.parameters(), plain.parameters()):
+        assert torch.equal(a, b) and torch.equal(a, c)
+    assert one.column("loss").tolist() == losses
+
+
+def test_one_evaluation_per_epoch_and_batchnorm_buffers(tmp_path):
+    """Forward passes per epoch: one per SGD step plus one full-set evaluation; BN buffers
+    then equal those of an uninterrupted train.train run (recording does not move them)."""
+    from helpers.train import train
+
+    g = make_generator(3)
+    X = torch.randn(24, 4, generator=g, dtype=torch.float64)
+    y = torch.randn(24, generator=g, dtype=torch.float64)
+
+    def bn_model():
+        net = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.BatchNorm1d(6),
+                                  torch.nn.ReLU(), torch.nn.Linear(6, 1)).double()
+        with torch.no_grad():
+            for p in net.parameters():
+                p.copy_(0.5 * torch.randn(p.shape, generator=make_generator(4),
+                                          dtype=torch.float64))
+        return net
+
+    net, calls = bn_model(), []
+    net.register_forward_hook(lambda module, inputs, output: calls.append(len(inputs[0])))
+    train_resumable(net, _squared, X, y, lr=0.1, epochs=3, batch_size=8,
+                    generator=make_generator(5), checkpoint_path=tmp_path / "bn.ckpt",
+                    eval_batch_size=16)
+    assert calls == [8, 8, 8, 16, 8] * 3     # 3 steps, then the evaluation in chunks 16 + 8
+    ref = bn_model()
+    train(ref, _squared, X, y, lr=0.1, steps=9, batch_size=8, generator=make_generator(5),
+          record_every=9, record_initial=False)
+    a, b = net.state_dict(), ref.state_dict()
+    for key in a:                             # weights and running statistics
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_bad_schedule_and_eval_batch_size(tmp_path):
+    model, X, y = _problem()
+    kwargs = {"lr": 0.1, "epochs": 2, "batch_size": 4, "generator": make_generator(0),
+              "checkpoint_path": tmp_path / "x.ckpt"}
+    with pytest.raises(TypeError, match="schedule must be callable"):
+        train_resumable(model, _squared, X, y, schedule=0.1, **kwargs)
+    with pytest.raises(ValueError, match="eval_batch_size"):
+        train_resumable(model, _squared, X, y, eval_batch_size=0, **kwargs)
+    with pytest.raises(ValueError, match=r"schedule\(11\) must be a finite"):  # global step
+        train_resumable(model, _squared, X, y, schedule=lambda t: -1.0 if t > 10 else 1.0,
+                        **kwargs)

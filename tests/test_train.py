@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from helpers.rng import make_generator
-from helpers.train import History, step_decay, train
+from helpers.train import History, multistep, step_decay, train
 
 
 def _squared(outputs, targets):
@@ -141,3 +141,80 @@ def test_step_decay_bad_input():
         step_decay(0, 0.5)
     with pytest.raises(ValueError, match="factor"):
         step_decay(3, 0.0)
+
+
+def _bn_model(gen):
+    model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.BatchNorm1d(8), torch.nn.Tanh(),
+                                torch.nn.Linear(8, 1)).double()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(0.5 * torch.randn(p.shape, generator=gen, dtype=torch.float64))
+    return model
+
+
+def test_multistep_values_and_step_decay_equivalence():
+    schedule = multistep([3, 5], 0.1)
+    assert [schedule(s) for s in range(7)] == [1.0, 1.0, 1.0, 0.1, 0.1, 0.1**2, 0.1**2]
+    equal = multistep([4, 8, 12], 0.5)
+    assert all(equal(s) == step_decay(4, 0.5)(s) for s in range(16))  # bit for bit
+    assert multistep([], 0.1)(10**6) == 1.0
+    assert multistep([2, 2], 0.1)(2) == 0.1**2                          # repeated milestone
+
+
+def test_multistep_bad_input():
+    with pytest.raises(TypeError, match="milestones must be a sequence"):
+        multistep(5, 0.1)
+    with pytest.raises(ValueError, match=r"milestones\[1\]"):
+        multistep([3, 0], 0.1)
+    with pytest.raises(ValueError, match="non-decreasing"):
+        multistep([5, 3], 0.1)
+    with pytest.raises(ValueError, match="factor"):
+        multistep([3], -1.0)
+
+
+def test_record_initial_false_skips_step_zero(gen):
+    X = torch.randn(10, 3, generator=gen, dtype=torch.float64)
+    y = torch.zeros(10, dtype=torch.float64)
+    with_start = train(_linear(3, 1.0), _squared, X, y, lr=0.1, steps=4, record_every=2)
+    without = train(_linear(3, 1.0), _squared, X, y, lr=0.1, steps=4, record_every=2,
+                    record_initial=False)
+    assert without.column("step").tolist() == [2, 4]
+    assert without.records == with_start.records[1:]
+    with pytest.raises(TypeError, match="record_initial must be a bool"):
+        train(_linear(3), _squared, X, y, lr=0.1, steps=1, record_initial=1)
+
+
+def test_chunked_loss_equals_unchunked(gen):
+    """eval_batch_size only splits the forward pass: the recorded loss is the same mean."""
+    X = torch.randn(23, 3, generator=gen, dtype=torch.float64)
+    y = torch.randn(23, generator=gen, dtype=torch.float64)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh(),
+                                torch.nn.Linear(16, 1)).double()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    whole = train(model, _squared, X, y, lr=0.1, steps=5)
+    model.load_state_dict(state)
+    chunked = train(model, _squared, X, y, lr=0.1, steps=5, eval_batch_size=4)  # 5 x 4 + 3
+    # same per-example losses, possibly summed over different matmul blockings: float rounding
+    assert chunked.column("loss") == pytest.approx(whole.column("loss"), rel=1e-13, abs=0)
+    with pytest.raises(ValueError, match="eval_batch_size"):
+        train(model, _squared, X, y, lr=0.1, steps=1, eval_batch_size=0)
+
+
+def test_recording_does_not_change_a_batchnorm_model(gen):
+    """A training-mode BN forward on the whole set would move the running statistics."""
+    X = torch.randn(24, 3, generator=gen, dtype=torch.float64)
+    y = torch.randn(24, generator=gen, dtype=torch.float64)
+    ends = []
+    for every in (1, 6):
+        model = _bn_model(make_generator(7))
+        history = train(model, _squared, X, y, lr=0.1, steps=6, batch_size=8,
+                        generator=make_generator(8), record_every=every,
+                        metrics={"out": lambda m: float(m(X).detach().mean())})  # a forward too
+        ends.append((model.state_dict(), history))
+    (a, ha), (b, hb) = ends
+    assert ha.column("step").tolist() == list(range(7)) and len(hb.records) == 2
+    assert a.keys() == b.keys() and any("running_mean" in k for k in a)
+    for key in a:                   # weights AND buffers (running mean/var, batch counter)
+        assert torch.equal(a[key], b[key]), key
+    assert int(a["1.num_batches_tracked"]) == 6      # the six SGD steps only
+    assert ha.final("loss") == hb.final("loss")
