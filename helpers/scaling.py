@@ -1,9 +1,11 @@
-"""Fits used by the book's asserts: power-law slopes and linear-convergence rates.
+"""Fits used by the book's asserts: power-law slopes, linear-convergence rates, hitting times.
 
 Many results in the four papers hide their constants (``poly(n, L, 1/δ)``, ``Õ(·)``), so the
 book checks *scalings*: the slope of a log-log fit (e.g. weight movement ∝ m^{-1/2}, Allen-Zhu,
 Li & Song, Theorem 1) or the rate of a linear convergence (``loss_t ≈ C ρ^t``, Oymak &
-Soltanolkotabi, Theorem 2.1). The implied constant is reported with each fit.
+Soltanolkotabi, Theorem 2.1). The implied constant is reported with each fit. The iteration
+counts of the convergence theorems (``T`` steps to an ε-error solution) are read off a recorded
+curve with :func:`first_crossing`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["PowerLawFit", "RateFit", "fit_power_law", "fit_linear_rate"]
+from ._validate import check_real
+
+__all__ = ["PowerLawFit", "RateFit", "fit_power_law", "fit_linear_rate", "first_crossing"]
 
 
 @dataclass(frozen=True)
@@ -158,3 +162,95 @@ def fit_linear_rate(t, values) -> RateFit:
         raise ValueError("t must contain at least two distinct steps")
     slope, intercept, r2, _ = _linear_fit(t, np.log(values))
     return RateFit(math.exp(slope), intercept, r2)
+
+
+def _as_real_vector(values, name: str) -> np.ndarray:
+    """``values`` as a non-empty 1-D float array without NaN (infinite entries are kept)."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a sequence of real numbers, got {type(values).__name__}"
+                        ) from err
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} must not contain NaN, got NaN at index "
+                         f"{int(np.flatnonzero(np.isnan(arr))[0])}")
+    return arr
+
+
+def first_crossing(values, level, *, steps=None, relative: bool = False) -> float:
+    r"""First step at which a recorded curve is at or below a level: :math:`\min\{t:v_t\le c\}`.
+
+    The convergence theorems count iterations to an :math:`\varepsilon`-error solution, e.g.
+    :math:`T=\Theta(\frac{n^6L^2}{\delta^2}\log\frac1\varepsilon)` steps of GD until
+    :math:`F(\vec{\mathbf W}^{(T)})\le\varepsilon` (Allen-Zhu, Li & Song, Theorems 1 and 2).
+    This reads :math:`T` off a recorded curve: the threshold is :math:`c=` ``level``, or
+    :math:`c=` ``level`` :math:`\cdot v_0` with ``relative=True`` (the target
+    :math:`F_T\le\varepsilon F_0`).
+
+    Parameters
+    ----------
+    values : array_like or torch.Tensor of shape (k,)
+        The recorded curve :math:`v_0, \dots, v_{k-1}` (e.g. losses). Infinite entries are
+        allowed (a diverging run); NaN is rejected.
+    level : float
+        The threshold, or the fraction of ``values[0]`` when ``relative`` is true.
+    steps : array_like of shape (k,), optional
+        The step at which each value was recorded (finite, strictly increasing), for curves
+        recorded every few steps. Default: the indices ``0, 1, ..., k - 1``.
+    relative : bool, default False
+        Compare with ``level * values[0]`` (``values[0]`` must then be finite and positive).
+
+    Returns
+    -------
+    float
+        ``steps[t]`` (or ``t``) for the first index ``t`` with ``values[t] <= threshold``.
+        If the level is never reached, ``math.inf``: a run that missed its target then fails
+        any ``T < budget`` comparison and makes a mean over runs infinite, instead of counting as
+        a crossing at the end of the budget.
+
+    References
+    ----------
+    Allen-Zhu, Li & Song (2019), Theorems 1, 2, 7 and 8 (iterations to an
+    :math:`\varepsilon`-error solution).
+
+    Examples
+    --------
+    >>> from helpers.scaling import first_crossing
+    >>> first_crossing([1.0, 0.5, 0.25, 0.125], 0.3)
+    2.0
+    >>> first_crossing([8.0, 4.0, 2.0, 1.0], 0.25, relative=True)       # F_t <= F_0 / 4
+    2.0
+    >>> first_crossing([8.0, 4.0, 2.0, 1.0], 0.25, steps=[0, 10, 20, 30], relative=True)
+    20.0
+    >>> first_crossing([1.0, 0.9], 0.5)                                  # never reached
+    inf
+    """
+    values = _as_real_vector(values, "values")
+    level = check_real(level, "level")
+    if not isinstance(relative, bool):
+        raise TypeError(f"relative must be a bool, got {type(relative).__name__}")
+    if steps is None:
+        at = np.arange(len(values), dtype=float)
+    else:
+        at = _as_real_vector(steps, "steps")
+        if at.shape != values.shape:
+            raise ValueError(f"steps and values must have the same length, got {len(at)} and "
+                             f"{len(values)}")
+        if not np.isfinite(at).all():
+            raise ValueError(f"steps must contain only finite values, got {at.tolist()}")
+        if np.any(np.diff(at) <= 0):
+            raise ValueError(f"steps must be strictly increasing, got {at.tolist()}")
+    threshold = level
+    if relative:
+        if not (np.isfinite(values[0]) and values[0] > 0):
+            raise ValueError(f"values[0] must be finite and positive when relative=True, got "
+                             f"{values[0]}")
+        threshold = level * float(values[0])
+    hit = np.flatnonzero(values <= threshold)
+    return float(at[hit[0]]) if hit.size else math.inf
