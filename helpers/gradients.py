@@ -188,7 +188,7 @@ def _check_gram(gram: object, name: str = "gram") -> torch.Tensor:
 # --------------------------------------------------------------------------- structure
 
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
-_PATCH_CACHE_BYTES = 2**22   # im2col patches formed per block of examples (4 MiB: stays in cache)
+_PATCH_CACHE_BYTES = 2**23   # im2col patches formed per block of examples (8 MiB: stays in cache)
 _LAYERS = (nn.Linear, nn.Conv2d, *_NORMS)
 _POOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d,
           nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)
