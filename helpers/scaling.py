@@ -69,7 +69,8 @@ class RateFit:
     r2: float
 
 
-def _as_positive_vector(values, name: str) -> np.ndarray:
+def _as_vector(values, name: str) -> np.ndarray:
+    """``values`` (array-like or tensor) as a non-empty 1-D float array."""
     if isinstance(values, torch.Tensor):
         values = values.detach().cpu().numpy()
     try:
@@ -79,6 +80,13 @@ def _as_positive_vector(values, name: str) -> np.ndarray:
                         ) from err
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    return arr
+
+
+def _as_positive_vector(values, name: str) -> np.ndarray:
+    arr = _as_vector(values, name)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must contain only finite values, got {arr.tolist()}")
     if np.any(arr <= 0):
@@ -166,17 +174,7 @@ def fit_linear_rate(t, values) -> RateFit:
 
 def _as_real_vector(values, name: str) -> np.ndarray:
     """``values`` as a non-empty 1-D float array without NaN (infinite entries are kept)."""
-    if isinstance(values, torch.Tensor):
-        values = values.detach().cpu().numpy()
-    try:
-        arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be a sequence of real numbers, got {type(values).__name__}"
-                        ) from err
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    arr = _as_vector(values, name)
     if np.isnan(arr).any():
         raise ValueError(f"{name} must not contain NaN, got NaN at index "
                          f"{int(np.flatnonzero(np.isnan(arr))[0])}")
