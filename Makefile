@@ -20,10 +20,32 @@ unexport MPLBACKEND
 # Tests run single-threaded (results must not depend on the thread count) and offline.
 # The network guard (tests/netguard/sitecustomize.py) makes any non-loopback connection fail.
 GUARD_ENV := BOOK_NO_NETWORK=1 PYTHONPATH=$(CURDIR)/tests/netguard
-TEST_ENV := $(GUARD_ENV) OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 PYTHONHASHSEED=0 \
-            BOOK_SCALE=small
+THREADS_1 := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+THREADS_2 := OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
+TEST_ENV := $(GUARD_ENV) $(THREADS_1) PYTHONHASHSEED=0 BOOK_SCALE=small
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
               -p no:cacheprovider
+
+# CPU configurations for the portability check. Committed outputs must not depend on the CPU:
+# each variable caps the vector instructions of one library (read at process start), so one
+# x86-64 machine can run the notebooks as machines with other vector units would. Caps only go
+# down: on a machine without AVX-512, `native` and `avx2` are the same configuration.
+#   ATEN_CPU_CAPABILITY     PyTorch's own vectorised kernels (default = no explicit SIMD)
+#   MKL_ENABLE_INSTRUCTIONS MKL's BLAS/LAPACK code path (matmul, solve, eigh, QR)
+#   ONEDNN_MAX_CPU_ISA      oneDNN (convolutions, some matmuls)
+CPU_native  :=
+CPU_avx2    := ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2
+CPU_reduced := ATEN_CPU_CAPABILITY=default MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41
+# `make nbval-portability` runs nbval under each CPU:THREADS pair below; `make test` runs the
+# native suite (`nbval`) and the reduced one (`nbval-reduced`), both single-threaded.
+PORTABILITY_MATRIX := native:1 native:2 avx2:1 reduced:1 reduced:2
+CPU ?= reduced
+THREADS ?= 2
+# pytest-xdist workers: kernels x threads per kernel = 2 cores (oversubscribed OpenMP spins).
+WORKERS_1 := 2
+WORKERS_2 := 1
+# NB=chapters/<part>/<name>.md (or .ipynb, several separated by spaces) restricts nbval to those.
+NB_IPYNB = $(if $(NB),$(patsubst %.md,%.ipynb,$(NB)),$(NOTEBOOKS))
 # Publishing with Binder/Colab launch buttons: `make book BOOK_REPOSITORY=owner/name` (GitHub;
 # BOOK_BRANCH defaults to main) builds with book.launch.yml, generated from book.yml by
 # scripts/launch_config.py. Without it the pages carry download buttons but no launch buttons.
@@ -34,8 +56,8 @@ LAUNCH_CONFIG = $(if $(BOOK_REPOSITORY),$(BIN)/python scripts/launch_config.py $
                 $(BOOK_BRANCH),true)
 JB := $(BIN)/jupyter-book build . --all --config $(BOOK_CONFIG) --toc toc.yml
 
-.PHONY: help setup book test lint unit nbval nbval-2threads build sync execute timings bench browser index clean \
-        distclean
+.PHONY: help setup book test lint unit nbval nbval-cpu nbval-reduced nbval-portability build sync \
+        execute timings bench browser index clean distclean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -57,8 +79,8 @@ book: $(STAMP)  ## build the HTML book into _build/html (BOOK_REPOSITORY=owner/n
 	$(GUARD_ENV) $(JB) -W --keep-going
 	@echo "open _build/html/index.html"
 
-test: $(STAMP)  ## lint, unit tests, pair check, nbval, book build with -W, browser check
-	$(MAKE) --no-print-directory lint unit nbval build browser
+test: $(STAMP)  ## lint, unit tests, pair check, nbval (native + reduced CPU), book build -W, browser
+	$(MAKE) --no-print-directory lint unit nbval nbval-reduced build browser
 
 lint: $(STAMP)  ## ruff on helpers/ and tests/
 	$(BIN)/ruff check helpers tests scripts benchmarks _ext
@@ -66,12 +88,26 @@ lint: $(STAMP)  ## ruff on helpers/ and tests/
 unit: $(STAMP)  ## unit tests, docstring examples and the jupytext pair check
 	$(TEST_ENV) $(BIN)/python -m pytest -q -n 2 tests
 
-nbval: $(STAMP)  ## re-execute every committed notebook and compare its outputs (1 thread)
-	$(TEST_ENV) $(BIN)/python -m pytest -q -n 2 --dist loadfile $(NBVAL_ARGS) $(NOTEBOOKS)
+nbval: $(STAMP)  ## re-execute every committed notebook and compare its outputs (native CPU, 1 thread)
+	$(MAKE) --no-print-directory nbval-cpu CPU=native THREADS=1
 
-nbval-2threads: $(STAMP)  ## the same with 2 threads per kernel (outputs must not change)
-	$(GUARD_ENV) OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 PYTHONHASHSEED=0 \
-	BOOK_SCALE=small $(BIN)/python -m pytest -q $(NBVAL_ARGS) $(NOTEBOOKS)
+nbval-reduced: $(STAMP)  ## the same on a reduced CPU (no AVX kernels, SSE BLAS), 1 thread
+	$(MAKE) --no-print-directory nbval-cpu CPU=reduced THREADS=1
+
+nbval-cpu: $(STAMP)  ## nbval under CPU=native|avx2|reduced, THREADS=1|2 (NB=... for some chapters)
+	@test -n "$(filter $(CPU),native avx2 reduced)" || { echo "CPU must be native, avx2 or reduced"; exit 2; }
+	@test -n "$(filter $(THREADS),1 2)" || { echo "THREADS must be 1 or 2"; exit 2; }
+	@$(CPU_$(CPU)) $(BIN)/python -c 'import torch; print("nbval: CPU=$(CPU) THREADS=$(THREADS);", \
+	  "PyTorch kernels:", torch.backends.cpu.get_cpu_capability())'
+	$(GUARD_ENV) $(CPU_$(CPU)) $(THREADS_$(THREADS)) PYTHONHASHSEED=0 BOOK_SCALE=small \
+	  $(BIN)/python -m pytest -q -n $(WORKERS_$(THREADS)) --dist loadfile $(NBVAL_ARGS) $(NB_IPYNB)
+
+nbval-portability: $(STAMP)  ## nbval under every CPU:THREADS pair of PORTABILITY_MATRIX (NB=... ok)
+	@failed=""; for pair in $(PORTABILITY_MATRIX); do \
+	  $(MAKE) --no-print-directory nbval-cpu CPU=$${pair%:*} THREADS=$${pair#*:} || failed="$$failed $$pair"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "portability: FAILED under$$failed"; exit 1; fi; \
+	echo "portability: outputs reproduced under $(PORTABILITY_MATRIX)"
 
 build: $(STAMP)  ## the book build that must pass with zero warnings
 	$(LAUNCH_CONFIG)
