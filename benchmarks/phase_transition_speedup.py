@@ -2,7 +2,7 @@
 
 Trains every network of a small phase-transition panel (Oymak & Soltanolkotabi, Figure 2) twice
 on identical draws: once as one padded, batched tensor program
-(:func:`helpers.phase_transition.phase_panel` with ``method="batched"``) and once one network
+(:func:`helpers.oymak_soltanolkotabi.phase_panel` with ``method="batched"``) and once one network
 at a time (``method="loop"``), checks that both give the same success indicators, and prints
 the median wall-clock ratio over several repeats::
 
@@ -21,7 +21,7 @@ import time
 import numpy as np
 import torch
 
-from helpers.phase_transition import phase_panel
+from helpers.oymak_soltanolkotabi import phase_panel
 from helpers.rng import make_generator
 
 

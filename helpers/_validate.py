@@ -19,6 +19,7 @@ __all__ = [
     "check_int",
     "check_real",
     "check_choice",
+    "check_dtype",
     "check_generator",
     "check_rng",
     "check_tensor",
@@ -78,6 +79,14 @@ def check_real(value: object, name: str, *, minimum: float | None = None,
         op = "<" if strict_max else "<="
         raise ValueError(f"{name} must be {op} {maximum}, got {value}")
     return value
+
+
+def check_dtype(dtype: object, name: str = "dtype") -> torch.dtype:
+    """Check that ``dtype`` is a floating ``torch.dtype`` (e.g. ``torch.float64``)."""
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"{name} must be a floating torch.dtype such as torch.float64, got "
+                        f"{_describe(dtype)}")
+    return dtype
 
 
 def check_choice(value: object, name: str, choices: Sequence[str]) -> str:

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import torch
 
-from ._validate import check_choice
+from ._validate import check_choice, check_dtype
 
 __all__ = ["SCALES", "ENV_VAR", "Runtime", "current_scale", "runtime", "select"]
 
@@ -91,8 +91,7 @@ def runtime(scale: str | None = None, *, full_dtype: torch.dtype = torch.float32
     ('small', 'cpu', torch.float64)
     """
     scale = current_scale(environ) if scale is None else check_choice(scale, "scale", SCALES)
-    if not isinstance(full_dtype, torch.dtype) or not full_dtype.is_floating_point:
-        raise TypeError(f"full_dtype must be a floating torch.dtype, got {full_dtype!r}")
+    check_dtype(full_dtype, "full_dtype")
     if scale == "small":
         return Runtime("small", torch.device("cpu"), torch.float64)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._validate import check_choice, check_generator, check_int, check_real
+from ._validate import check_choice, check_dtype, check_generator, check_int, check_real
 
 __all__ = [
     "MNIST_SHA256",
@@ -61,12 +61,6 @@ _CIFAR_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["tes
 _CIFAR_HELP = ("download cifar-10-python.tar.gz from the CIFAR-10 web page "
                "(https://www.cs.toronto.edu/~kriz/cifar.html) on a machine with network access "
                "and copy it into that directory")
-
-
-def _check_dtype(dtype: object) -> torch.dtype:
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
-    return dtype
 
 
 def _digest(data: bytes, algorithm: str) -> str:
@@ -184,7 +178,7 @@ def load_mnist(split: str = "train", *, n: int | None = None,
     n = _check_subset_args(n, generator)
     if not isinstance(flatten, bool):
         raise TypeError(f"flatten must be a bool, got {flatten!r}")
-    dtype = _check_dtype(dtype)
+    dtype = check_dtype(dtype)
     if path is None:
         file = _mnist_file()
     else:
@@ -232,7 +226,7 @@ def load_digits(*, n: int | None = None, generator: torch.Generator | None = Non
     (torch.Size([1797, 64]), torch.Size([1797]), 1.0)
     """
     n = _check_subset_args(n, generator)
-    dtype = _check_dtype(dtype)
+    dtype = check_dtype(dtype)
     try:
         from sklearn.datasets import load_digits as _sk_load_digits
     except ModuleNotFoundError as err:  # pragma: no cover - scikit-learn is in requirements
@@ -302,7 +296,7 @@ def load_cifar10(root: str | Path, split: str = "train", *, n: int | None = None
         raise TypeError(f"root must be a str or pathlib.Path, got {type(root).__name__}")
     split = check_choice(split, "split", tuple(_CIFAR_FILES))
     n = _check_subset_args(n, generator)
-    dtype = _check_dtype(dtype)
+    dtype = check_dtype(dtype)
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"CIFAR-10 directory {root} does not exist; it should contain "
@@ -409,7 +403,7 @@ def synthetic_images(n: int, *, generator: torch.Generator, num_classes: int = 1
     size = check_int(size, "size", minimum=4)
     noise = check_real(noise, "noise", minimum=0.0)
     template_seed = check_int(template_seed, "template_seed", minimum=0)
-    dtype = _check_dtype(dtype)
+    dtype = check_dtype(dtype)
     device = generator.device
     tgen = torch.Generator(device="cpu")
     tgen.manual_seed(template_seed)

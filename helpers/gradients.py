@@ -74,7 +74,6 @@ function here: per-example gradients are not defined for them (call ``model.eval
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -90,6 +89,7 @@ from ._validate import (
     check_tensor,
     trainable_parameters,
 )
+from .losses import LossFn
 
 __all__ = [
     "per_example_gradients",
@@ -100,12 +100,12 @@ __all__ = [
     "flat_gradient",
 ]
 
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 _ELEMENTWISE = (
     nn.Identity, nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.Softplus, nn.GELU, nn.ELU,
     nn.SiLU, nn.CELU, nn.SELU, nn.Mish, nn.Hardtanh, nn.ReLU6, nn.Softsign,
 )
+_NTK_METHODS = ("auto", "closed", "layerwise", "vmap")
 _METHODS = ("auto", "layerwise", "vmap")
 
 
@@ -805,9 +805,15 @@ def jacobian(model: nn.Module, X: torch.Tensor, *, chunk_size: int | None = None
     return _jac(model, params, X, chunk_size)
 
 
-def ntk_gram(model: nn.Module, X: torch.Tensor, *, method: str = "auto",
+def ntk_gram(model: nn.Module, X: torch.Tensor, *, output: int | None = None,
+             method: str = "auto", per_layer: bool = False, perturbation=None,
              chunk_size: int | None = None, max_memory_bytes: int = 2**28) -> torch.Tensor:
     r"""Empirical NTK :math:`\Theta(\mathbf x_i, \mathbf x_j) = J(\mathbf x_i) J(\mathbf x_j)^\top`.
+
+    The book's one entry point for NTK Gram matrices, of any model. Architectures with a closed
+    form (a ``closed_form_ntk(X, *, output, per_layer, perturbation)`` method, e.g. the deep
+    ReLU network and the residual network of :mod:`helpers.allen_zhu_li_song`, Fact 2.6) use it;
+    every other model goes through the exact layer-wise path or ``torch.func``.
 
     Parameters
     ----------
@@ -815,12 +821,21 @@ def ntk_gram(model: nn.Module, X: torch.Tensor, *, method: str = "auto",
         Network; per-example outputs are flattened to ``c`` numbers.
     X : torch.Tensor, shape (n, ...)
         Inputs.
-    method : {"auto", "layerwise", "vmap"}
-        ``"layerwise"`` (dense, conv and eval-mode batch-norm layers, see the module
-        docstring): one forward pass and one backward pass per output coordinate, e.g.
-        :math:`\Theta = \sum_l (\mathbf B_l \mathbf B_l^\top) \odot (\mathbf A_l
-        \mathbf A_l^\top)` (+ bias terms) for an MLP; ``"vmap"``: Jacobians by
-        ``vmap(jacrev)``, block by block; ``"auto"``: layer-wise when supported.
+    output : int, optional
+        One output coordinate :math:`j`: return :math:`K_j = J_j J_j^\top`, shape (n, n).
+        ``None``: all coordinates (see Returns).
+    method : {"auto", "closed", "layerwise", "vmap"}
+        ``"closed"``: the model's closed form (error if it has none); ``"layerwise"`` (dense,
+        conv and eval-mode batch-norm layers, see the module docstring): one forward pass and
+        one backward pass per output coordinate, e.g. :math:`\Theta = \sum_l (\mathbf B_l
+        \mathbf B_l^\top) \odot (\mathbf A_l \mathbf A_l^\top)` (+ bias terms) for an MLP;
+        ``"vmap"``: Jacobians by ``vmap(jacrev)``, block by block; ``"auto"``: the closed form
+        when the model has one and one output coordinate is asked for (or the model has one
+        output), else layer-wise when supported, else vmap.
+    per_layer : bool, default False
+        Closed form only: the terms of the sum over trained layers, shape (L, n, n).
+    perturbation : list of tensors, optional
+        Closed form only: evaluate at perturbed weights (Allen-Zhu et al.'s dynamic NTK).
     chunk_size : int, optional
         Examples per ``vmap`` call (vmap path).
     max_memory_bytes : int, default 2**28
@@ -830,14 +845,16 @@ def ntk_gram(model: nn.Module, X: torch.Tensor, *, method: str = "auto",
     Returns
     -------
     torch.Tensor
-        Shape (n, n) for scalar outputs (``c == 1``); shape (n, n, c, c) otherwise, with
-        ``K[i, j, k, l] = <d f_k(x_i)/dw, d f_l(x_j)/dw>``. Symmetric PSD as an (nc, nc) matrix.
+        Shape (n, n) for scalar outputs (``c == 1``) or with ``output``; shape (n, n, c, c)
+        otherwise, with ``K[i, j, k, l] = <d f_k(x_i)/dw, d f_l(x_j)/dw>``. Symmetric PSD as an
+        (nc, nc) matrix.
 
     References
     ----------
     Jacot, Gabriel & Hongler (2018), the neural tangent kernel; Oymak & Soltanolkotabi,
     Section 6 (:math:`\mathcal J(\mathbf W)\mathcal J(\mathbf W)^\top`); the Gram matrix
-    :math:`\mathbf H` of Du et al. (2019) is this kernel for their two-layer network.
+    :math:`\mathbf H` of Du et al. (2019) is this kernel for their two-layer network;
+    Allen-Zhu, Li & Song, Section 4.2 and Fact 2.6 (closed form).
 
     Examples
     --------
@@ -848,7 +865,40 @@ def ntk_gram(model: nn.Module, X: torch.Tensor, *, method: str = "auto",
     >>> ntk_gram(model, X)   # linear model: X X^T
     tensor([[ 5., 11.],
             [11., 25.]], dtype=torch.float64)
+    >>> model2 = torch.nn.Linear(2, 2, bias=False).double()
+    >>> ntk_gram(model2, X).shape, ntk_gram(model2, X, output=1).shape
+    (torch.Size([2, 2, 2, 2]), torch.Size([2, 2]))
     """
+    method = check_choice(method, "method", _NTK_METHODS)
+    if not isinstance(per_layer, bool):
+        raise TypeError(f"per_layer must be a bool, got {type(per_layer).__name__}")
+    if output is not None:
+        output = check_int(output, "output", minimum=0)
+    closed = getattr(model, "closed_form_ntk", None) if isinstance(model, nn.Module) else None
+    if method == "closed" or per_layer or perturbation is not None:
+        if closed is None:
+            raise ValueError(
+                "method='closed', per_layer and perturbation need a model with a closed-form NTK"
+                f" (a closed_form_ntk method), got {type(model).__name__}")
+        return closed(X, output=0 if output is None else output, per_layer=per_layer,
+                      perturbation=perturbation)
+    if method == "auto" and closed is not None:
+        if output is not None:
+            return closed(X, output=output)
+        if getattr(model, "d_out", None) == 1:
+            return closed(X, output=0)
+    K = _generic_ntk(model, X, method, chunk_size, max_memory_bytes)
+    if output is None:
+        return K
+    c = 1 if K.dim() == 2 else K.shape[2]
+    if output >= c:
+        raise ValueError(f"output must be < the number of outputs {c}, got {output}")
+    return K if K.dim() == 2 else K[:, :, output, output].contiguous()
+
+
+def _generic_ntk(model: nn.Module, X: torch.Tensor, method: str, chunk_size: int | None,
+                 max_memory_bytes: int) -> torch.Tensor:
+    """The layer-wise or vmap NTK (``method`` "auto", "layerwise" or "vmap")."""
     model, X, params = _check_model_x(model, X)
     chunk_size = _check_chunk(chunk_size)
     max_memory_bytes = check_int(max_memory_bytes, "max_memory_bytes", minimum=1)

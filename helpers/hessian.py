@@ -53,10 +53,10 @@ from ._validate import (
     check_tensor,
     trainable_parameters,
 )
+from .losses import LossFn
 
 __all__ = ["hvp", "EigenPair", "extreme_eigenpair", "landscape_grid"]
 
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 # --------------------------------------------------------------------------- validation

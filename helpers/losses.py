@@ -33,7 +33,11 @@ import torch.nn.functional as F
 
 from ._validate import _describe, check_tensor
 
-__all__ = ["squared_loss", "logistic_loss", "cross_entropy", "mean_loss"]
+__all__ = ["LossFn", "squared_loss", "logistic_loss", "cross_entropy", "mean_loss"]
+
+#: The one loss type of the book: ``loss_fn(outputs, targets) -> Tensor (n,)`` of per-example
+#: losses (every function here; the trainer, the gradient tools and the Hessian tools take it).
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def _transformed(t: torch.Tensor) -> bool:

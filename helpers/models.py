@@ -76,16 +76,16 @@ Conventions of this module
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from . import activations as _activations
 from ._validate import (
     _describe,
     check_choice,
+    check_dtype,
     check_generator,
     check_int,
     check_real,
@@ -94,14 +94,12 @@ from ._validate import (
 
 __all__ = [
     "INIT_SCHEMES",
-    "ACTIVATIONS",
     "VARIANTS",
     "init_weight_",
     "LinearModel",
     "ForwardTrace",
     "MLP",
     "TwoLayerNet",
-    "DeepReLUNet",
     "SmallCNN",
     "WideResNet",
     "count_parameters",
@@ -109,70 +107,11 @@ __all__ = [
 
 #: Initialisation schemes of :func:`init_weight_`.
 INIT_SCHEMES = ("glorot", "lecun", "he", "uniform", "orthogonal", "gaussian")
-#: Activation names accepted by the models.
-ACTIVATIONS = ("relu", "tanh", "linear", "softplus", "sigmoid", "gelu", "quadratic")
 #: Variants of :class:`TwoLayerNet`.
 VARIANTS = ("li-liang", "oymak")
 
 
-# --------------------------------------------------------------------------- activations
-
-def _identity(z: torch.Tensor) -> torch.Tensor:
-    return z
-
-
-def _quadratic(z: torch.Tensor) -> torch.Tensor:
-    return 0.5 * z * z
-
-
-def _d_relu(z: torch.Tensor) -> torch.Tensor:
-    return (z > 0).to(z.dtype)
-
-
-def _d_tanh(z: torch.Tensor) -> torch.Tensor:
-    return 1.0 - torch.tanh(z) ** 2
-
-
-def _d_identity(z: torch.Tensor) -> torch.Tensor:
-    return torch.ones_like(z)
-
-
-def _d_sigmoid(z: torch.Tensor) -> torch.Tensor:
-    s = torch.sigmoid(z)
-    return s * (1.0 - s)
-
-
-def _d_gelu(z: torch.Tensor) -> torch.Tensor:
-    cdf = 0.5 * (1.0 + torch.erf(z / math.sqrt(2.0)))
-    pdf = torch.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
-    return cdf + z * pdf
-
-
-def _d_quadratic(z: torch.Tensor) -> torch.Tensor:
-    return z
-
-
-_ACT: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor],
-                      Callable[[torch.Tensor], torch.Tensor]]] = {
-    "relu": (torch.relu, _d_relu),
-    "tanh": (torch.tanh, _d_tanh),
-    "linear": (_identity, _d_identity),
-    "softplus": (F.softplus, torch.sigmoid),
-    "sigmoid": (torch.sigmoid, _d_sigmoid),
-    "gelu": (F.gelu, _d_gelu),
-    "quadratic": (_quadratic, _d_quadratic),
-}
-
-
 # --------------------------------------------------------------------------- validation
-
-def _check_dtype(dtype: object) -> torch.dtype:
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(
-            f"dtype must be a floating torch.dtype such as torch.float64, got {dtype!r}"
-        )
-    return dtype
-
 
 def _check_bool(value: object, name: str) -> bool:
     if not isinstance(value, bool):
@@ -317,7 +256,7 @@ def init_weight_(weight: torch.Tensor, scheme: str, *, generator: torch.Generato
 
 def _setup(generator: object, dtype: object) -> tuple[torch.device, torch.dtype]:
     check_generator(generator)
-    return torch.device(generator.device), _check_dtype(dtype)
+    return torch.device(generator.device), check_dtype(dtype)
 
 
 # --------------------------------------------------------------------------- linear model
@@ -430,7 +369,7 @@ class MLP(nn.Module):
     generator : torch.Generator
         Source of all initial weights, drawn layer by layer from ``linears[0]`` on.
     activation : str, default "relu"
-        One of :data:`ACTIVATIONS`.
+        One of :data:`helpers.activations.NAMES`.
     init : str, default "he"
         Scheme of :func:`init_weight_` used for every layer. To follow Strategy 4.1 of [I]
         exactly (first layer :math:`\\mathcal N(0, 1/d)` whatever :math:`\\kappa`), re-draw
@@ -483,7 +422,7 @@ class MLP(nn.Module):
         width = check_int(width, "width", minimum=1)
         depth = check_int(depth, "depth", minimum=1)
         d_out = check_int(d_out, "d_out", minimum=1)
-        activation = check_choice(activation, "activation", ACTIVATIONS)
+        activation = _activations.get(activation).name
         init = check_choice(init, "init", INIT_SCHEMES)
         bias = _check_bool(bias, "bias")
         self.output_scale = check_real(output_scale, "output_scale")
@@ -491,7 +430,8 @@ class MLP(nn.Module):
         device, dtype = _setup(generator, dtype)
         self.d_in, self.width, self.depth, self.d_out = d_in, width, depth, d_out
         self.activation_name = activation
-        self.activation, self.activation_derivative = _ACT[activation]
+        act = _activations.get(activation)
+        self.activation, self.activation_derivative = act.fn, act.derivative
         sizes = [d_in] + [width] * depth + [d_out]
         self.linears = nn.ModuleList(
             _new_linear(a, b, bias, dtype, device) for a, b in zip(sizes[:-1], sizes[1:])
@@ -591,8 +531,8 @@ class TwoLayerNet(nn.Module):
     num_outputs : int, default 1
         Number of outputs :math:`k` (classes) for ``"li-liang"``; must be 1 for ``"oymak"``.
     activation : str, default "relu"
-        One of :data:`ACTIVATIONS` (Li & Liang use ReLU; Oymak & Soltanolkotabi use ReLU,
-        softplus and, in Lemma 6.4, the quadratic :math:`z^2/2`).
+        A name of :data:`helpers.activations.NAMES` (Li & Liang use ReLU; Oymak & Soltanolkotabi
+        use ReLU, softplus and, in Lemma 6.4, the quadratic :math:`z^2/2`).
     output_scale : float, default 1.0
         Multiplier of the frozen output layer, see above.
     dtype : torch.dtype, default torch.float64
@@ -631,12 +571,13 @@ class TwoLayerNet(nn.Module):
         if variant == "oymak" and num_outputs != 1:
             raise ValueError(f"num_outputs must be 1 for variant='oymak' (eq. (1.1) has a single"
                              f" output), got {num_outputs}")
-        activation = check_choice(activation, "activation", ACTIVATIONS)
+        activation = _activations.get(activation).name
         output_scale = check_real(output_scale, "output_scale")
         device, dtype = _setup(generator, dtype)
         self.d, self.m, self.num_outputs, self.variant = d, m, num_outputs, variant
         self.activation_name = activation
-        self.activation, self.activation_derivative = _ACT[activation]
+        act = _activations.get(activation)
+        self.activation, self.activation_derivative = act.fn, act.derivative
         w = torch.empty(m, d, dtype=dtype, device=device)
         if variant == "li-liang":
             init_weight_(w, "gaussian", generator=generator, std=1.0 / math.sqrt(m))
@@ -660,99 +601,6 @@ class TwoLayerNet(nn.Module):
 
 
 # --------------------------------------------------------------------------- deep ReLU net
-
-class DeepReLUNet(nn.Module):
-    """Allen-Zhu, Li & Song's network: :math:`\\mathbf h_0 = \\mathrm{ReLU}(\\mathbf A\\mathbf x)`,
-    :math:`\\mathbf h_\\ell = \\mathrm{ReLU}(\\mathbf W_\\ell\\mathbf h_{\\ell-1})`
-    (:math:`\\ell = 1..L`), output :math:`\\mathbf B\\mathbf h_L`.
-
-    Initialisation of Definition 2.3: :math:`\\mathbf A \\in \\mathbb R^{m\\times d_{in}}` and
-    :math:`\\mathbf W_\\ell \\in \\mathbb R^{m\\times m}` with i.i.d. :math:`\\mathcal N(0, 2/m)`
-    entries, :math:`\\mathbf B \\in \\mathbb R^{d_{out}\\times m}` with :math:`\\mathcal N(0,
-    1/d_{out})` entries. Only :math:`\\mathbf W_1, \\dots, \\mathbf W_L` are trained (Section 2.1);
-    ``A`` and ``B`` are buffers. At this initialisation :math:`\\|\\mathbf h_\\ell\\|^2 /
-    \\|\\mathbf h_{\\ell-1}\\|^2 \\sim \\frac2m\\chi^2_{\\mathrm{Bin}(m, 1/2)}` independently over
-    layers, with mean 1 and variance :math:`5/m`, so :math:`\\|\\mathbf h_\\ell\\| \\approx
-    \\|\\mathbf x\\|` (Lemma 7.1).
-
-    Parameters
-    ----------
-    d_in : int
-        Input dimension (the paper's :math:`\\mathfrak d`; inputs have unit norm).
-    m : int
-        Width.
-    L : int
-        Number of trained hidden layers (>= 1).
-    d_out : int
-        Output dimension (the paper's :math:`d`).
-    generator : torch.Generator
-        Draws ``A``, then ``W_1..W_L``, then ``B``.
-    dtype : torch.dtype, default torch.float64
-
-    Attributes
-    ----------
-    A : torch.Tensor, shape (m, d_in)
-        Frozen input layer (buffer).
-    Ws : torch.nn.ParameterList
-        ``Ws[l - 1]`` is :math:`\\mathbf W_l`, shape (m, m), trained.
-    B : torch.Tensor, shape (d_out, m)
-        Frozen output layer (buffer).
-
-    References
-    ----------
-    Allen-Zhu, Li & Song, Section 2 (network, Definition 2.3, objective :math:`F = \\sum_i
-    \\frac12\\|\\mathbf B\\mathbf h_{i,L} - \\mathbf y_i^*\\|^2`), Fact 7.2 and Lemma 7.1;
-    learning rates :math:`\\Theta(d\\delta/(\\mathrm{poly}(n, L)m))` (Theorem 1).
-
-    Examples
-    --------
-    >>> import torch
-    >>> from helpers.models import DeepReLUNet
-    >>> from helpers.rng import make_generator
-    >>> net = DeepReLUNet(4, 64, 3, 2, generator=make_generator(0))
-    >>> x = torch.ones(5, 4, dtype=torch.float64) / 2      # unit-norm rows
-    >>> net(x).shape, len(net.hidden_states(x)), len(list(net.parameters()))
-    (torch.Size([5, 2]), 4, 3)
-    """
-
-    def __init__(self, d_in: int, m: int, L: int, d_out: int, *, generator: torch.Generator,
-                 dtype: torch.dtype = torch.float64) -> None:
-        super().__init__()
-        d_in = check_int(d_in, "d_in", minimum=1)
-        m = check_int(m, "m", minimum=1)
-        L = check_int(L, "L", minimum=1)
-        d_out = check_int(d_out, "d_out", minimum=1)
-        device, dtype = _setup(generator, dtype)
-        self.d_in, self.m, self.L, self.d_out = d_in, m, L, d_out
-        sd = math.sqrt(2.0 / m)
-        A = init_weight_(torch.empty(m, d_in, dtype=dtype, device=device), "gaussian",
-                         generator=generator, std=sd)
-        self.Ws = nn.ParameterList(
-            nn.Parameter(init_weight_(torch.empty(m, m, dtype=dtype, device=device), "gaussian",
-                                      generator=generator, std=sd))
-            for _ in range(L)
-        )
-        B = init_weight_(torch.empty(d_out, m, dtype=dtype, device=device), "gaussian",
-                         generator=generator, std=1.0 / math.sqrt(d_out))
-        self.register_buffer("A", A)
-        self.register_buffer("B", B)
-
-    def hidden_states(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Return ``[h_0, ..., h_L]``, each of shape ``(n, m)``, for ``x`` of shape
-        ``(n, d_in)``."""
-        x = _check_input(x, self, 2, self.d_in)
-        h = torch.relu(x @ self.A.T)
-        states = [h]
-        for W in self.Ws:
-            h = torch.relu(h @ W.T)
-            states.append(h)
-        return states
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map ``x`` of shape ``(n, d_in)`` to :math:`\\mathbf B\\mathbf h_L`, shape
-        ``(n, d_out)``."""
-        return self.hidden_states(x)[-1] @ self.B.T
-
 
 # --------------------------------------------------------------------------- CNNs
 

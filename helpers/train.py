@@ -28,10 +28,10 @@ from ._validate import (
     check_same_length,
     check_tensor,
 )
+from .losses import LossFn
 
 __all__ = ["History", "train", "step_decay", "multistep"]
 
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @dataclass

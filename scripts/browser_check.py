@@ -62,7 +62,7 @@ SCREENSHOTS = [
     ("chapters/part2_li_liang/overview.html", None, "part2_overview.png"),
     ("chapters/part2_li_liang/ll_03_general_case.html", "div.proof.admonition",
      "ll_03_theorem_boxes.png"),
-    ("chapters/part2_li_liang/ll_04_figures.html", "img", "ll_04_figure.png"),
+    ("chapters/part2_li_liang/ll_fig_synthetic.html", "img", "ll_04_figure.png"),
     ("chapters/back/theorem_index.html", None, "theorem_index.png"),
 ]
 

@@ -10,7 +10,7 @@ Sources, all read from the MyST ``.md`` of every chapter listed in ``toc.yml``:
 * every labelled ``{prf:...}`` statement (theorem, lemma, corollary, proposition, definition,
   assumption, conjecture, axiom, criterion, observation, property, remark, notation), with its
   ``:label:``, its title and the paper's number found in the title ("Theorem 3.1 of ...");
-* the status table of each part (``chapters/<part>/??_99_status.md``: the tables whose first
+* the status table of each part (``chapters/<part>/??_status.md``: the tables whose first
   column is "result"), whose rows are matched to results by the paper's number (kind and
   number, e.g. "Lemma 5.1 = A.1" matches Lemma 5.1 and Lemma A.1) or, failing that, by a
   ``{prf:ref}`` to the result's label in the row;
@@ -419,7 +419,7 @@ def read_book(root: Path = ROOT) -> list[Part]:
             part.results += parse_results(text, p)
             part.errata += parse_errata(text, p)
         if folder is not None:
-            for status in sorted((root / folder).glob("??_99_status.md")):
+            for status in sorted((root / folder).glob("??_status.md")):
                 part.status += parse_status(status.read_text(encoding="utf-8"),
                                             status.relative_to(root))
         parts.append(part)

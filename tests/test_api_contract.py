@@ -23,7 +23,7 @@ def _public():
         for name in getattr(module, "__all__", []):
             obj = getattr(module, name)
             if inspect.isfunction(obj) or inspect.isclass(obj):
-                yield module.__name__.split(".")[-1], name, obj
+                yield module.__name__.removeprefix("helpers."), name, obj
 
 
 PUBLIC = sorted(_public(), key=lambda t: (t[0], t[1]))
@@ -31,7 +31,7 @@ PUBLIC = sorted(_public(), key=lambda t: (t[0], t[1]))
 
 def _names_called_under_raises() -> set[str]:
     names: set[str] = set()
-    for path in TESTS.glob("test_*.py"):
+    for path in TESTS.rglob("test_*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if not isinstance(node, ast.With):
@@ -54,6 +54,21 @@ CALLED = _names_called_under_raises()
 def test_every_module_declares_its_api():
     for module in MODULES:
         assert getattr(module, "__all__", None), f"{module.__name__} has no __all__"
+
+
+def test_layout_is_core_plus_one_package_per_paper():
+    """helpers/ holds the core modules and one subpackage per paper, nothing else public."""
+    root = Path(helpers.__file__).parent
+    public = sorted(p.stem for p in root.glob("*.py") if not p.name.startswith("_"))
+    packages = sorted(p.name for p in root.iterdir()
+                      if p.is_dir() and (p / "__init__.py").exists())
+    assert public == sorted(helpers.CORE), "a module is missing from (or not in) helpers.CORE"
+    assert packages == sorted(helpers.PAPERS), "a subpackage is missing from helpers.PAPERS"
+    for name in helpers.PAPERS:
+        inner = [p.name for p in (root / name).glob("*.py") if p.name != "__init__.py"]
+        assert all(n.startswith("_") for n in inner), (
+            f"helpers.{name}: implementation modules are private (_name.py); the public face is"
+            f" its __init__.py, got {inner}")
 
 
 @pytest.mark.parametrize("module,name,obj", PUBLIC, ids=[f"{m}.{n}" for m, n, _ in PUBLIC])

@@ -9,14 +9,8 @@ import pytest
 import torch
 
 from helpers.data import (
-    LI_LIANG_FIG6_RADII,
-    LI_LIANG_FIG7_COMPONENTS,
-    LI_LIANG_SYNTHETIC,
-    MixtureData,
     delta_separated,
     gaussian,
-    mixture,
-    mixture_geometry,
     one_hot,
     random_labels,
     random_signs,
@@ -161,111 +155,6 @@ def test_delta_separated_bad_inputs(gen):
         delta_separated(10, 2, 1.9, generator=gen, max_rounds=5)
     with pytest.raises(TypeError, match="generator must be a torch.Generator"):
         delta_separated(3, 3, 0.1, generator="seed")
-
-
-# ----------------------------------------------------------------------------- mixture
-
-def test_mixture_structure_and_balance(gen):
-    k, l, n, d = 4, 3, 122, 40
-    data = mixture(n, d, k, l, generator=gen)
-    assert isinstance(data, MixtureData)
-    assert data.X.shape == (n, d) and data.centers.shape == (k * l, d)
-    assert data.y.dtype == torch.int64 and data.component.dtype == torch.int64
-    assert torch.equal(data.labels_of_component, torch.arange(k * l) // l)
-    assert torch.equal(data.y, data.labels_of_component[data.component])
-    class_counts = data.y.bincount(minlength=k)
-    assert int(class_counts.max() - class_counts.min()) <= 1
-    comp_counts = data.component.bincount(minlength=k * l).view(k, l)
-    assert int((comp_counts.max(dim=1).values - comp_counts.min(dim=1).values).max()) <= 1
-
-
-def test_mixture_geometry_concentrates(gen):
-    # ||x - mu_c||^2 = radius^2 chi^2_d / d: relative sd sqrt(2/d) = 0.045 at d = 1000;
-    # ||mu_c - mu_c'||^2 = 2 sep^2 chi^2_d / d likewise. 6 sd bands over the sample.
-    n, d, sep, rad = 200, 1000, 5.0, 1.0
-    data = mixture(n, d, 5, 2, generator=gen, separation=sep, radius=rad)
-    resid = (data.X - data.centers[data.component]).norm(dim=1)
-    rel = 6 * math.sqrt(2 / d)
-    assert float(resid.max()) < rad * math.sqrt(1 + rel)
-    assert float(resid.min()) > rad * math.sqrt(1 - rel)
-    cdist = torch.cdist(data.centers, data.centers)
-    off = cdist[~torch.eye(10, dtype=torch.bool)]
-    assert float(off.min()) > math.sqrt(2) * sep * math.sqrt(1 - rel)
-    # every point is nearest to its own centre (centres far apart compared with the radius)
-    nearest = torch.cdist(data.X, data.centers).argmin(dim=1)
-    assert torch.equal(nearest, data.component)
-    delta, diam = mixture_geometry(data)
-    assert delta > math.sqrt(2) * sep * math.sqrt(1 - rel)
-    assert diam < 2 * rad * math.sqrt(1 + rel)
-
-
-def test_mixture_geometry_matches_brute_force(gen):
-    data = mixture(30, 5, 3, 2, generator=gen, radius=2.0)
-    X, y, c = data.X, data.y, data.component
-    pairs = list(itertools.combinations(range(30), 2))
-    delta = min(float((X[i] - X[j]).norm()) for i, j in pairs if y[i] != y[j])
-    diam = max(float((X[i] - X[j]).norm()) for i, j in pairs if c[i] == c[j])
-    got = mixture_geometry(data)
-    assert got[0] == pytest.approx(delta, rel=1e-10) and got[1] == pytest.approx(diam, rel=1e-10)
-
-
-def test_mixture_normalize_and_reuse_centers(gen):
-    train = mixture(60, 200, 3, 2, generator=gen, normalize=True)
-    assert torch.allclose(train.X.norm(dim=1), torch.ones(60, dtype=torch.float64))
-    test = mixture(40, 200, 3, 2, generator=gen, normalize=True, centers=train.centers)
-    assert test.centers is not train.centers and torch.equal(test.centers, train.centers)
-    directions = train.centers / train.centers.norm(dim=1, keepdim=True)
-    assert torch.equal(torch.cdist(test.X, directions).argmin(dim=1), test.component)
-
-
-def test_mixture_iid_components(gen):
-    data = mixture(3000, 5, 2, 3, generator=gen, balanced=False)
-    counts = data.component.bincount(minlength=6).double()
-    # multinomial(3000, 1/6): sd = sqrt(3000 * 1/6 * 5/6) = 20.4
-    assert (counts - 500).abs().max() < 6 * 20.4
-    assert int(counts.max() - counts.min()) > 1  # not stratified
-
-
-def test_mixture_same_seed_same_data():
-    a = mixture(20, 10, 2, 2, generator=make_generator(7))
-    b = mixture(20, 10, 2, 2, generator=make_generator(7))
-    for field in ("X", "y", "component", "centers"):
-        assert torch.equal(getattr(a, field), getattr(b, field))
-
-
-def test_li_liang_settings():
-    assert LI_LIANG_SYNTHETIC["d"] == 1000 and LI_LIANG_SYNTHETIC["num_classes"] == 10
-    assert LI_LIANG_SYNTHETIC["components_per_class"] == 2
-    assert (LI_LIANG_SYNTHETIC["separation"], LI_LIANG_SYNTHETIC["radius"]) == (5.0, 1.0)
-    assert LI_LIANG_FIG7_COMPONENTS == tuple(range(1, 8)) and LI_LIANG_FIG6_RADII[0] == 1.0
-    with pytest.raises(TypeError):
-        LI_LIANG_SYNTHETIC["d"] = 10  # read-only
-
-
-def test_mixture_bad_inputs(gen):
-    with pytest.raises(ValueError, match="num_classes must be an integer >= 1"):
-        mixture(10, 3, 0, 2, generator=gen)
-    with pytest.raises(ValueError, match="components_per_class must be an integer >= 1"):
-        mixture(10, 3, 2, 0, generator=gen)
-    with pytest.raises(ValueError, match="separation must be > 0"):
-        mixture(10, 3, 2, 2, generator=gen, separation=-1.0)
-    with pytest.raises(ValueError, match="radius must be >= 0"):
-        mixture(10, 3, 2, 2, generator=gen, radius=-0.5)
-    with pytest.raises(ValueError, match=r"centers must have shape \(4, 3\)"):
-        mixture(10, 3, 2, 2, generator=gen, centers=torch.zeros(3, 3, dtype=torch.float64))
-    with pytest.raises(TypeError, match="normalize must be a bool"):
-        mixture(10, 3, 2, 2, generator=gen, normalize=1)
-    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
-        mixture(10, 3, 2, 2, generator=None)
-
-
-def test_mixture_geometry_bad_inputs(gen):
-    with pytest.raises(TypeError, match="data must be a MixtureData"):
-        mixture_geometry((torch.zeros(2, 2), torch.zeros(2)))
-    with pytest.raises(ValueError, match="at least two classes"):
-        mixture_geometry(mixture(5, 3, 1, 2, generator=gen))
-    with pytest.raises(ValueError, match="component with at least two points"):
-        mixture_geometry(mixture(4, 3, 2, 2, generator=gen))
 
 
 # ----------------------------------------------------------------------------- labels

@@ -11,7 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.confusion import confusion_bound, normalized_confusion_bound, pairwise_summary
+from helpers.gradient_confusion import confusion_bound, normalized_confusion_bound, pairwise_summary
 from helpers.gradients import cosine_matrix
 from helpers.rng import make_generator
 

@@ -11,7 +11,7 @@
        (or a call of an ``assert_*`` function such as ``np.testing.assert_allclose``) after the
        directive and before the section holding the directive ends (the next heading of the
        same or a higher level);
-    2. *unit test*: the part's status table (``??_99_status.md``) has a row for the result (same
+    2. *unit test*: the part's status table (``??_status.md``) has a row for the result (same
        paper number, or a ``{prf:ref}`` to its label) whose test column names a test that
        exists (a ``def test_...`` in ``tests/`` or a ``tests/test_*.py`` file);
     3. *declared notebook assert*: that row's test column says "notebook asserts" and the
@@ -52,7 +52,7 @@ UNCHECKED: dict[str, str] = {}
 
 def _all_test_names() -> set[str]:
     names = set()
-    for f in (ROOT / "tests").glob("test_*.py"):
+    for f in (ROOT / "tests").rglob("test_*.py"):
         names |= set(re.findall(r"^\s*def (test_\w+)\(", f.read_text(encoding="utf-8"), re.M))
     return names
 
@@ -63,7 +63,7 @@ TEST_NAMES = _all_test_names()
 def named_tests(cell: str) -> list[str]:
     """Backticked test names or test files of a status-table cell."""
     return [t for t in re.findall(r"`([^`]+)`", cell)
-            if re.fullmatch(r"(tests/)?test_\w+(\.py)?", t)]
+            if re.fullmatch(r"(tests/(\w+/)?)?test_\w+(\.py)?", t)]
 
 
 def named_test_exists(name: str) -> bool:
@@ -103,7 +103,7 @@ def _results() -> list[make_index.Result]:
 
 def _status_rows(part: Path) -> list[make_index.StatusRow]:
     rows = []
-    for f in sorted(part.glob("??_99_status.md")):
+    for f in sorted(part.glob("??_status.md")):
         rows += make_index.parse_status(f.read_text(encoding="utf-8"), f.relative_to(ROOT))
     return rows
 

@@ -1,0 +1,59 @@
+"""Part I: gradient confusion and SGD (Sankararaman, De, Xu, Huang & Goldstein).
+
+The objects of the long arXiv version ([L]) and the ICML version ([I]) of *The impact of neural
+network overparameterization on gradient confusion and stochastic gradient descent*:
+
+* confusion of a gradient Gram matrix -- :func:`confusion_bound` (Definition 2.1),
+  :func:`normalized_confusion_bound` and :func:`average_confusion_bound` ([I] Section 8),
+  :func:`pairwise_summary`, :func:`gradient_variance`; minibatch versions
+  (:func:`minibatch_gradients`, the measurement protocol of Section 7, :func:`minibatch_gram`,
+  :func:`minibatch_inner_product_variance`, :func:`minibatch_gradient_variance`);
+* the convergence bounds of Section 3 -- :func:`pl_rate`, :func:`pl_bound` (Theorem 3.1),
+  :func:`stationary_bound` (Theorem 3.2) -- and :func:`glm_sgd`, exact single-sample SGD chains
+  on the linear and generalised linear models those theorems are checked on;
+* :func:`data_dependent_init_`, the BN-equivalent initialisation of [L] Figure 5.
+
+Implementation modules (private): ``_confusion``, ``_sgd``, ``_data_dependent_init``.
+
+Examples
+--------
+>>> import torch
+>>> from helpers import gradient_confusion
+>>> G = torch.tensor([[1.0, -0.5], [-0.5, 2.0]], dtype=torch.float64)   # two gradients
+>>> gradient_confusion.confusion_bound(G)            # max over pairs of -<g_i, g_j>
+0.5
+"""
+
+from ._confusion import (
+    ConfusionSummary,
+    average_confusion_bound,
+    confusion_bound,
+    gradient_variance,
+    minibatch_gradient_variance,
+    minibatch_gradients,
+    minibatch_gram,
+    minibatch_inner_product_variance,
+    normalized_confusion_bound,
+    pairwise_summary,
+)
+from ._data_dependent_init import data_dependent_init_
+from ._sgd import SGDRuns, glm_sgd, pl_bound, pl_rate, stationary_bound
+
+__all__ = [
+    "ConfusionSummary",
+    "confusion_bound",
+    "normalized_confusion_bound",
+    "average_confusion_bound",
+    "gradient_variance",
+    "pairwise_summary",
+    "minibatch_gradient_variance",
+    "minibatch_inner_product_variance",
+    "minibatch_gram",
+    "minibatch_gradients",
+    "SGDRuns",
+    "pl_rate",
+    "pl_bound",
+    "stationary_bound",
+    "glm_sgd",
+    "data_dependent_init_",
+]

@@ -1,0 +1,628 @@
+r"""Batched gradient descent for the phase transitions of Oymak & Soltanolkotabi (Figure 2).
+
+Figure 2 of the paper trains thousands of one-hidden-layer networks :math:`\mathbf x\mapsto
+\mathbf v^\top\phi(\mathbf W\mathbf x)` (input layer :math:`\mathbf W \in \mathbb R^{k\times d}`
+trained, output layer :math:`\mathbf v` fixed at :math:`\pm\|\mathbf y\|/\sqrt{kn}`) with
+full-batch gradient descent on :math:`\mathcal L(\mathbf W) = \tfrac12\sum_i(\mathbf v^\top
+\phi(\mathbf W\mathbf x_i) - y_i)^2` (eq. (2.1)), one network per grid point :math:`(k, d)` and
+trial, and records whether the relative error :math:`\|f(\mathbf W_\tau)-\mathbf y\|/\|\mathbf
+y\|` falls below a tolerance within an iteration budget.
+
+:func:`gd_batched` runs **all** networks of a panel as one tensor program: the data are padded
+to the largest input dimension :math:`D` with zero columns and the weights to the largest width
+:math:`K` with zero output weights, so padded coordinates receive exactly zero gradient and the
+padded network computes the same function as the unpadded one; every step is three batched
+matrix products. Each network stops (is frozen) as soon as it reaches the tolerance or
+diverges. :func:`phase_panel` draws the data of a panel and runs either the batched program
+or, for comparison, the per-network loop on the same draws.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .._validate import (
+    check_choice,
+    check_dtype,
+    check_generator,
+    check_int,
+    check_real,
+    check_tensor,
+)
+from ._covariance import _activation
+
+
+def _values(name: str):
+    """Z -> (phi(Z), phi'(Z)) sharing work: softplus = relu(z) - log(sigmoid(|z|)) reuses the
+    sigmoid (one transcendental less than torch's softplus, same value to ~1e-16)."""
+    if name == "softplus":
+        def both(Z):
+            s = torch.sigmoid(Z)
+            return torch.clamp(Z, min=0) - torch.log(torch.maximum(s, 1 - s)), s
+        return both
+    if name == "relu":                 # the boolean mask multiplies as 0/1 without a cast
+        return lambda Z: (torch.clamp(Z, min=0), Z > 0)    # ReLU' = 1{z > 0} (activations)
+    act = _activation(name)
+    phi, dphi = act.fn, act.derivative
+    return lambda Z: (phi(Z), dphi(Z))
+
+
+__all__ = [
+    "oymak_output_weights",
+    "GDResult",
+    "gd_batched",
+    "sgd_batched",
+    "PhasePanel",
+    "phase_panel",
+    "BoundaryFit",
+    "fit_boundary",
+]
+
+
+def oymak_output_weights(k: int, *, y_norm: float, n: int, dtype: torch.dtype = torch.float64,
+                         device: torch.device | str | None = None) -> torch.Tensor:
+    r"""The fixed output layer of Oymak & Soltanolkotabi: half the entries
+    :math:`+\|\mathbf y\|/\sqrt{kn}`, half :math:`-\|\mathbf y\|/\sqrt{kn}`.
+
+    For odd ``k`` the last entry is 0 and :math:`\lfloor (k-1)/2\rfloor` entries take each sign
+    (footnote 1). Hence :math:`\mathbf 1^\top\mathbf v = 0` and :math:`\|\mathbf v\|_\infty =
+    \|\mathbf y\|/\sqrt{kn}`.
+
+    Parameters
+    ----------
+    k : int
+        Width (>= 1).
+    y_norm : float
+        :math:`\|\mathbf y\|_2` (> 0).
+    n : int
+        Number of training examples.
+    dtype : torch.dtype, default torch.float64
+    device : torch.device or str, optional
+
+    Returns
+    -------
+    torch.Tensor, shape (k,)
+
+    References
+    ----------
+    Oymak & Soltanolkotabi, Theorem 2.1 and footnote 1.
+
+    Examples
+    --------
+    >>> from helpers.oymak_soltanolkotabi import oymak_output_weights
+    >>> oymak_output_weights(3, y_norm=2.0, n=3)      # 2 / sqrt(9) = 0.6667
+    tensor([ 0.6667, -0.6667,  0.0000], dtype=torch.float64)
+    """
+    k = check_int(k, "k", minimum=1)
+    n = check_int(n, "n", minimum=1)
+    y_norm = check_real(y_norm, "y_norm", minimum=0.0, strict_min=True)
+    half = k // 2
+    v = torch.zeros(k, dtype=dtype, device=device)
+    v[:half] = 1.0
+    v[half:2 * half] = -1.0
+    return v * (y_norm / math.sqrt(k * n))
+
+
+@dataclass(frozen=True)
+class GDResult:
+    r"""Outcome of :func:`gd_batched` for a batch of B networks.
+
+    Attributes
+    ----------
+    W : torch.Tensor, shape (B, K, D)
+        Final (or frozen) input-layer weights.
+    relative_error : torch.Tensor, shape (B,)
+        :math:`\|f(\mathbf W)-\mathbf y\|/\|\mathbf y\|` at the stopping time (``inf`` if the
+        run diverged).
+    iterations : torch.Tensor, shape (B,), int64
+        Number of GD steps taken (the stopping time :math:`\tau`).
+    success : torch.Tensor, shape (B,), bool
+        ``relative_error < tol`` (all False when ``tol`` is None).
+    diverged : torch.Tensor, shape (B,), bool
+        The residual became non-finite or exceeded ``1e8`` times :math:`\|\mathbf y\|`.
+    distance : torch.Tensor, shape (B,)
+        :math:`\|\mathbf W_\tau - \mathbf W_0\|_F`.
+    path_length : torch.Tensor, shape (B,)
+        :math:`\sum_t \|\mathbf W_{t+1}-\mathbf W_t\|_F`.
+    history : torch.Tensor or None, shape (B, T)
+        Residual norms :math:`\|f(\mathbf W_t)-\mathbf y\|` at ``t = 0, record_every, ...``
+        (frozen networks repeat their last value); None when ``record_every == 0``.
+    """
+
+    W: torch.Tensor
+    relative_error: torch.Tensor
+    iterations: torch.Tensor
+    success: torch.Tensor
+    diverged: torch.Tensor
+    distance: torch.Tensor
+    path_length: torch.Tensor
+    history: torch.Tensor | None
+
+
+def gd_batched(X: torch.Tensor, y: torch.Tensor, W0: torch.Tensor, v: torch.Tensor, *,
+               activation: str, lr: float | torch.Tensor, steps: int, tol: float | None = None,
+               record_every: int = 0, check_every: int = 100) -> GDResult:
+    r"""Full-batch GD on :math:`\mathcal L(\mathbf W) = \tfrac12\|\phi(\mathbf X\mathbf W^\top)
+    \mathbf v - \mathbf y\|^2` for B independent networks at once.
+
+    The update is :math:`\mathbf W \leftarrow \mathbf W - \eta\,\mathrm{diag}(\mathbf v)\phi'
+    (\mathbf W\mathbf X^\top)\mathrm{diag}(\mathbf r)\mathbf X` with :math:`\mathbf r =
+    f(\mathbf W) - \mathbf y` (Section 6.1). A network stops at the first :math:`\tau\le`
+    ``steps`` with :math:`\|\mathbf r_\tau\| < \text{tol}\,\|\mathbf y\|`, or when it diverges.
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (B, n, D)
+        Inputs; pad unused input dimensions with zero columns.
+    y : torch.Tensor, shape (B, n)
+        Labels.
+    W0 : torch.Tensor, shape (B, K, D)
+        Initial weights (padded entries arbitrary: they never move nor matter when the
+        corresponding ``v`` entries or ``X`` columns are zero; set them to 0 so that distances
+        are those of the unpadded networks).
+    v : torch.Tensor, shape (B, K)
+        Fixed output weights; zero for padded hidden units.
+    activation : {"relu", "softplus", "quadratic"}
+    lr : float or torch.Tensor of shape (B,)
+        Step size(s) :math:`\eta` (> 0).
+    steps : int
+        Iteration budget.
+    tol : float, optional
+        Relative-error tolerance for success and early stopping.
+    record_every : int, default 0
+        Record the residual norm every this many steps (0: no history).
+    check_every : int, default 100
+        Leave the loop once every network has stopped, checked every this many steps.
+
+    Returns
+    -------
+    GDResult
+
+    References
+    ----------
+    Oymak & Soltanolkotabi, eq. (2.1), Theorem 2.1 (GD on the input layer), Section 4
+    (Figure 2: 15,000 iterations or relative error below :math:`2.5\times10^{-3}`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.oymak_soltanolkotabi import gd_batched
+    >>> X = torch.eye(2, dtype=torch.float64)[None]          # one network, n = d = 2
+    >>> y = torch.tensor([[1.0, -1.0]], dtype=torch.float64)
+    >>> W0 = torch.zeros(1, 2, 2, dtype=torch.float64)
+    >>> v = torch.tensor([[1.0, -1.0]], dtype=torch.float64)
+    >>> res = gd_batched(X, y, W0, v, activation="quadratic", lr=0.5, steps=10, tol=1e-3)
+    >>> res.relative_error.item()                    # f = 0 at W = 0 and the gradient vanishes
+    1.0
+    >>> bool(res.success.item())
+    False
+    """
+    activation = _activation(activation).name
+    X = check_tensor(X, "X", ndim=3, floating=True)
+    B, n, D = X.shape
+    y = check_tensor(y, "y", floating=True, shape=(B, n))
+    W0 = check_tensor(W0, "W0", floating=True, ndim=3)
+    if W0.shape[0] != B or W0.shape[2] != D:
+        raise ValueError(f"W0 must have shape ({B}, K, {D}) to match X, got {tuple(W0.shape)}")
+    K = W0.shape[1]
+    v = check_tensor(v, "v", floating=True, shape=(B, K))
+    if isinstance(lr, torch.Tensor):
+        lr = check_tensor(lr, "lr", floating=True, shape=(B,))
+        if not bool((lr > 0).all()):
+            raise ValueError("lr must be positive, got a non-positive entry")
+        lr_t = lr.to(X)
+    else:
+        lr_t = torch.full((B,), check_real(lr, "lr", minimum=0.0, strict_min=True),
+                          dtype=X.dtype, device=X.device)
+    steps = check_int(steps, "steps", minimum=0)
+    if tol is not None:
+        tol = check_real(tol, "tol", minimum=0.0, strict_min=True)
+    record_every = check_int(record_every, "record_every", minimum=0)
+    check_every = check_int(check_every, "check_every", minimum=1)
+
+    values = _values(activation)
+    y_norm = y.norm(dim=1)
+    # working set (compacted when networks stop) and outputs (full batch)
+    idx = torch.arange(B, device=X.device)
+    W, Xa, ya, va, lra, yna = W0.clone(), X, y, v, lr_t, y_norm
+    Xt = Xa.transpose(1, 2).contiguous()
+    active = torch.ones(B, dtype=torch.bool, device=X.device)
+    div = torch.zeros_like(active)
+    its = torch.zeros(B, dtype=torch.int64, device=X.device)
+    path = torch.zeros(B, dtype=X.dtype, device=X.device)
+    err = torch.full((B,), math.inf, dtype=X.dtype, device=X.device)
+    W_out, err_out, its_out = W0.clone(), err.clone(), its.clone()
+    path_out, div_out = path.clone(), div.clone()
+    history = []
+
+    def flush(mask: torch.Tensor) -> None:
+        sel = idx[mask]
+        W_out[sel] = W[mask]
+        err_out[sel] = err[mask]
+        its_out[sel] = its[mask]
+        path_out[sel] = path[mask]
+        div_out[sel] = div[mask]
+
+    for t in range(steps + 1):
+        Z = torch.bmm(W, Xt)                                    # (b, K, n)
+        P, dP = values(Z)
+        r = torch.bmm(va[:, None, :], P).squeeze(1) - ya        # (b, n)
+        rn = r.norm(dim=1)
+        bad = ~torch.isfinite(rn) | (rn > 1e8 * yna)
+        new_err = torch.where(bad, torch.full_like(rn, math.inf), rn / yna)
+        err = torch.where(active, new_err, err)
+        if record_every and t % record_every == 0:
+            err_out[idx] = err
+            history.append(err_out * y_norm)
+        div = div | (active & bad)
+        stop = bad if tol is None else bad | (new_err < tol)
+        active = active & ~stop
+        if t == steps:
+            break
+        if t % check_every == 0:
+            alive = int(active.sum())
+            if alive == 0:
+                break
+            if alive < 0.75 * idx.numel():                      # compact the working set
+                flush(~active)
+                keep = active
+                idx, W, Xa, Xt, ya, va = idx[keep], W[keep], Xa[keep], Xt[keep], ya[keep], va[keep]
+                lra, yna, its, path, err, div = (lra[keep], yna[keep], its[keep], path[keep],
+                                                 err[keep], div[keep])
+                dP, r, active = dP[keep], r[keep], active[keep]
+        G = torch.bmm(va[:, :, None] * dP * r[:, None, :], Xa)   # (b, K, D)
+        a = active.to(X.dtype) * lra
+        W = W - a[:, None, None] * G if bool(active.all()) else torch.where(
+            active[:, None, None], W - lra[:, None, None] * G, W)
+        path = path + a * G.flatten(1).norm(dim=1)
+        its = its + active.to(torch.int64)
+    flush(torch.ones_like(active))
+    success = (err_out < tol) if tol is not None else torch.zeros(B, dtype=torch.bool,
+                                                                   device=X.device)
+    distance = (W_out - W0).flatten(1).norm(dim=1)
+    hist = torch.stack(history, dim=1) if history else None
+    return GDResult(W=W_out, relative_error=err_out, iterations=its_out, success=success,
+                    diverged=div_out, distance=distance, path_length=path_out, history=hist)
+
+
+def sgd_batched(X: torch.Tensor, y: torch.Tensor, W0: torch.Tensor, v: torch.Tensor, *,
+                activation: str, lr: float, epochs: int, trials: int,
+                generator: torch.Generator) -> torch.Tensor:
+    r"""Single-sample SGD (eq. (2.9)) on one network, ``trials`` independent chains at once.
+
+    Every chain starts from ``W0`` and at step :math:`\tau` draws its own index
+    :math:`i_\tau` uniformly with replacement and updates
+    :math:`\mathbf W \leftarrow \mathbf W - \eta\,(\mathbf v^\top\phi(\mathbf W\mathbf x_{i})
+    - y_i)\,\mathrm{diag}(\mathbf v)\,\phi'(\mathbf W\mathbf x_i)\,\mathbf x_i^\top`, the
+    gradient of :math:`\tfrac12(f(\mathbf x_i)-y_i)^2`; the chains are one batched program
+    (no Python loop over chains). An *epoch* is :math:`n` steps, the cost of one GD step.
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (n, d)
+    y : torch.Tensor, shape (n,)
+    W0 : torch.Tensor, shape (k, d)
+        Initial input-layer weights (trained).
+    v : torch.Tensor, shape (k,)
+        Fixed output weights.
+    activation : {"relu", "softplus", "quadratic"}
+    lr : float
+        Step size :math:`\eta` (> 0).
+    epochs : int
+        Number of epochs (>= 1); ``epochs * n`` steps in all.
+    trials : int
+        Number of independent chains (>= 1).
+    generator : torch.Generator
+        Draws the ``(trials, epochs * n)`` indices.
+
+    Returns
+    -------
+    torch.Tensor, shape (trials, epochs)
+        :math:`\|f(\mathbf W_\tau)-\mathbf y\|` of each chain at the start of each epoch,
+        :math:`\tau = 0, n, 2n, \dots`.
+
+    References
+    ----------
+    Oymak & Soltanolkotabi, eq. (2.9) and Theorem 2.6 (SGD: :math:`n` SGD steps cost as much as
+    one GD step and achieve about the same decrease).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.oymak_soltanolkotabi import sgd_batched
+    >>> from helpers.rng import make_generator
+    >>> X = torch.eye(2, dtype=torch.float64)
+    >>> y = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    >>> W0 = torch.zeros(1, 2, dtype=torch.float64)
+    >>> v = torch.ones(1, dtype=torch.float64)
+    >>> r = sgd_batched(X, y, W0, v, activation="quadratic", lr=0.5, epochs=3, trials=2,
+    ...                 generator=make_generator(0))
+    >>> r.shape, round(float(r[0, 0]), 4)      # at W = 0 the quadratic net outputs 0
+    (torch.Size([2, 3]), 1.4142)
+    """
+    activation = _activation(activation).name
+    X = check_tensor(X, "X", ndim=2, floating=True)
+    n, d = X.shape
+    y = check_tensor(y, "y", floating=True, shape=(n,))
+    W0 = check_tensor(W0, "W0", floating=True, ndim=2)
+    if W0.shape[1] != d:
+        raise ValueError(f"W0 must have shape (k, {d}) to match X, got {tuple(W0.shape)}")
+    v = check_tensor(v, "v", floating=True, shape=(W0.shape[0],))
+    lr = check_real(lr, "lr", minimum=0.0, strict_min=True)
+    epochs = check_int(epochs, "epochs", minimum=1)
+    trials = check_int(trials, "trials", minimum=1)
+    generator = check_generator(generator)
+    act = _activation(activation)
+    phi, dphi = act.fn, act.derivative
+
+    W = W0.expand(trials, -1, -1).clone()
+    idx = torch.randint(0, n, (trials, epochs * n), generator=generator, device=X.device)
+    out = []
+    for tau in range(epochs * n):
+        if tau % n == 0:
+            out.append((phi(torch.einsum("bkd,nd->bnk", W, X)) @ v - y).norm(dim=1))
+        x = X[idx[:, tau]]                                              # (trials, d)
+        z = torch.einsum("bkd,bd->bk", W, x)
+        r = phi(z) @ v - y[idx[:, tau]]                                 # (trials,)
+        W = W - lr * (r[:, None, None] * (v * dphi(z))[:, :, None] * x[:, None, :])
+    return torch.stack(out, 1)
+
+
+@dataclass(frozen=True)
+class PhasePanel:
+    r"""One panel of Figure 2: success of GD over a grid of widths k and input dimensions d.
+
+    Attributes
+    ----------
+    ks, ds : tuple of int
+        Grid values (columns: k, rows: d).
+    n : int
+        Number of training examples.
+    trials : int
+    steps : int
+        Iteration budget.
+    tol : float
+        Success threshold on the relative error.
+    activation : str
+    lr : float
+    relative_error : numpy.ndarray, shape (len(ds), len(ks), trials)
+        Relative error at the stopping time.
+    iterations : numpy.ndarray, shape (len(ds), len(ks), trials)
+        Stopping times (``steps`` for runs that did not reach ``tol``).
+    success : numpy.ndarray of bool, same shape
+    diverged : numpy.ndarray of bool, same shape
+    """
+
+    ks: tuple[int, ...]
+    ds: tuple[int, ...]
+    n: int
+    trials: int
+    steps: int
+    tol: float
+    activation: str
+    lr: float
+    relative_error: np.ndarray
+    iterations: np.ndarray
+    success: np.ndarray
+    diverged: np.ndarray
+
+    @property
+    def probability(self) -> np.ndarray:
+        """Empirical success probability, shape (len(ds), len(ks))."""
+        return self.success.mean(axis=2)
+
+    def probability_at(self, budget: int) -> np.ndarray:
+        """Success probability had the budget been ``budget`` <= ``steps`` iterations.
+
+        Exact, because a run stops at the first iterate below the tolerance: it succeeds
+        within ``budget`` iff it succeeded with ``iterations <= budget``.
+        """
+        budget = check_int(budget, "budget", minimum=0, maximum=self.steps)
+        return (self.success & (self.iterations <= budget)).mean(axis=2)
+
+
+def _grid(values: object, name: str) -> tuple[int, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+        raise TypeError(f"{name} must be a non-empty sequence of positive integers, got"
+                        f" {values!r}")
+    return tuple(check_int(v, f"{name}[{i}]", minimum=1) for i, v in enumerate(values))
+
+
+def phase_panel(n: int, ks: Sequence[int], ds: Sequence[int], *, trials: int, activation: str,
+                lr: float, steps: int, generator: torch.Generator, tol: float = 2.5e-3,
+                dtype: torch.dtype = torch.float64, method: str = "batched") -> PhasePanel:
+    r"""Run one panel of Figure 2: GD from a random initialisation on n random labels, for every
+    :math:`(k, d)` of the grid and ``trials`` independent draws.
+
+    Each problem draws its own data :math:`\mathbf x_i` uniform on :math:`S^{d-1}`, labels
+    :math:`y_i\sim\mathcal N(0,1)` and :math:`\mathbf W_0` with i.i.d. :math:`\mathcal N(0,1)`
+    entries; :math:`\mathbf v` is :func:`oymak_output_weights`. All draws are made at once (at
+    the largest sizes, then restricted), so ``method="batched"`` (one padded tensor program) and
+    ``method="loop"`` (one unpadded network at a time) see identical problems.
+
+    Parameters
+    ----------
+    n : int
+        Training-set size.
+    ks, ds : sequence of int
+        Widths and input dimensions.
+    trials : int
+        Independent realisations per grid point.
+    activation : {"relu", "softplus", "quadratic"}
+    lr : float
+        Constant step size (the paper: 0.15 for softplus, 0.1 for ReLU, on the sum loss).
+    steps : int
+        Iteration budget (the paper: 15,000).
+    generator : torch.Generator
+        Source of all draws; its device is the device of the computation.
+    tol : float, default 2.5e-3
+        Success threshold on :math:`\|f(\mathbf W_\tau)-\mathbf y\|/\|\mathbf y\|`.
+    dtype : torch.dtype, default torch.float64
+    method : {"batched", "loop"}, default "batched"
+
+    Returns
+    -------
+    PhasePanel
+
+    References
+    ----------
+    Oymak & Soltanolkotabi, Section 4 and Figure 2.
+
+    Examples
+    --------
+    >>> from helpers.rng import make_generator
+    >>> from helpers.oymak_soltanolkotabi import phase_panel
+    >>> p = phase_panel(6, [2, 8], [2, 4], trials=2, activation="softplus", lr=0.5,
+    ...                 steps=1500, generator=make_generator(0))
+    >>> p.probability.shape
+    (2, 2)
+    >>> p.probability.tolist()     # kd = 4 < n = 6 cannot fit; kd = 32 >> n = 6 does
+    [[0.0, 0.0], [0.0, 1.0]]
+    """
+    n = check_int(n, "n", minimum=1)
+    ks = _grid(ks, "ks")
+    ds = _grid(ds, "ds")
+    trials = check_int(trials, "trials", minimum=1)
+    activation = _activation(activation).name
+    lr = check_real(lr, "lr", minimum=0.0, strict_min=True)
+    steps = check_int(steps, "steps", minimum=0)
+    check_generator(generator)
+    tol = check_real(tol, "tol", minimum=0.0, strict_min=True)
+    method = check_choice(method, "method", ("batched", "loop"))
+    check_dtype(dtype)
+    device = generator.device
+    K, D = max(ks), max(ds)
+    kk = torch.tensor(ks, device=device)
+    dd = torch.tensor(ds, device=device)
+    # problem p = (i_d, i_k, trial) in C order
+    kp = kk[None, :, None].expand(len(ds), len(ks), trials).reshape(-1)
+    dp = dd[:, None, None].expand(len(ds), len(ks), trials).reshape(-1)
+    P = kp.numel()
+    G = torch.randn(P, n, D, generator=generator, dtype=dtype, device=device)
+    y = torch.randn(P, n, generator=generator, dtype=dtype, device=device)
+    Wf = torch.randn(P, K, D, generator=generator, dtype=dtype, device=device)
+    cols = torch.arange(D, device=device)
+    rows = torch.arange(K, device=device)
+    colmask = (cols[None, :] < dp[:, None]).to(dtype)           # (P, D)
+    rowmask = (rows[None, :] < kp[:, None]).to(dtype)           # (P, K)
+    X = G * colmask[:, None, :]
+    X = X / X.norm(dim=2, keepdim=True)
+    W0 = Wf * rowmask[:, :, None] * colmask[:, None, :]
+    half = (kp // 2)[:, None]
+    sign = (rows[None, :] < half).to(dtype) - ((rows[None, :] >= half)
+                                               & (rows[None, :] < 2 * half)).to(dtype)
+    v = sign * (y.norm(dim=1, keepdim=True) / torch.sqrt((kp * n).to(dtype))[:, None])
+    if method == "batched":
+        res = gd_batched(X, y, W0, v, activation=activation, lr=lr, steps=steps, tol=tol)
+        err, its, suc, div = res.relative_error, res.iterations, res.success, res.diverged
+    else:
+        outs = []
+        for p in range(P):
+            k, d = int(kp[p]), int(dp[p])
+            r = gd_batched(X[p:p + 1, :, :d], y[p:p + 1], W0[p:p + 1, :k, :d], v[p:p + 1, :k],
+                           activation=activation, lr=lr, steps=steps, tol=tol)
+            outs.append((r.relative_error, r.iterations, r.success, r.diverged))
+        err, its, suc, div = (torch.cat(z) for z in zip(*outs))
+    shape = (len(ds), len(ks), trials)
+    return PhasePanel(ks=ks, ds=ds, n=n, trials=trials, steps=steps, tol=tol,
+                      activation=activation, lr=lr,
+                      relative_error=err.cpu().numpy().reshape(shape),
+                      iterations=its.cpu().numpy().reshape(shape),
+                      success=suc.cpu().numpy().reshape(shape),
+                      diverged=div.cpu().numpy().reshape(shape))
+
+
+@dataclass(frozen=True)
+class BoundaryFit:
+    r"""Logistic fit :math:`\Pr[\text{success}] = \sigma(s\,(\log(kd/n) - \log c))`.
+
+    Attributes
+    ----------
+    ratio : float
+        :math:`c`: the value of :math:`kd/n` where the fitted success probability is 1/2.
+    slope : float
+        :math:`s`: sharpness of the transition in :math:`\log(kd/n)`.
+    count : int
+        Number of runs used.
+    """
+
+    ratio: float
+    slope: float
+    count: int
+
+
+def fit_boundary(panel: PhasePanel, *, budget: int | None = None, min_d: int = 1) -> BoundaryFit:
+    r"""Locate the phase boundary of a panel in units of :math:`kd/n` by logistic regression.
+
+    Every run of the panel with :math:`d \ge` ``min_d`` is one Bernoulli observation at
+    :math:`x = \log(kd/n)`; the two-parameter logistic model is fitted by Newton's method (a
+    small ridge :math:`10^{-6}` keeps it defined when the classes are separable). The returned
+    ratio is the 50% point, to compare with the paper's line :math:`kd = n`.
+
+    Parameters
+    ----------
+    panel : PhasePanel
+    budget : int, optional
+        Use the success indicator at this budget (default: the panel's budget).
+    min_d : int, default 1
+        Ignore rows with smaller input dimension.
+
+    Returns
+    -------
+    BoundaryFit
+
+    References
+    ----------
+    Oymak & Soltanolkotabi, Section 4 ("the success region is tightly surrounded by the
+    :math:`n = kd` curve").
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers.oymak_soltanolkotabi import PhasePanel, fit_boundary
+    >>> ks, ds = (1, 2, 4, 8), (1, 2, 4, 8)
+    >>> kd = np.outer(ds, ks)[:, :, None]
+    >>> ok = np.repeat(kd > 9, 2, axis=2)          # succeeds iff kd > 9, n = 8
+    >>> p = PhasePanel(ks, ds, 8, 2, 100, 1e-3, "relu", 0.1, np.zeros(ok.shape),
+    ...                np.zeros(ok.shape, int), ok, np.zeros(ok.shape, bool))
+    >>> fit = fit_boundary(p)
+    >>> 1.0 < fit.ratio < 2.0                       # between kd = 8 (fail) and kd = 16 (success)
+    True
+    """
+    if not isinstance(panel, PhasePanel):
+        raise TypeError(f"panel must be a PhasePanel, got {type(panel).__name__}")
+    min_d = check_int(min_d, "min_d", minimum=1)
+    if budget is None:
+        ok = panel.success
+    else:
+        budget = check_int(budget, "budget", minimum=0, maximum=panel.steps)
+        ok = panel.success & (panel.iterations <= budget)
+    kd = np.outer(panel.ds, panel.ks)[:, :, None] * np.ones((1, 1, panel.trials))
+    rows = np.asarray(panel.ds) >= min_d
+    if not rows.any():
+        raise ValueError(f"min_d = {min_d} leaves no row of the panel (ds = {panel.ds})")
+    x = np.log(kd[rows].ravel() / panel.n)
+    t = ok[rows].ravel().astype(float)
+    if t.min() == t.max():
+        raise ValueError("the panel needs both successes and failures to locate a boundary, got"
+                         f" {'only successes' if t.min() == 1 else 'only failures'}")
+    A = np.stack([np.ones_like(x), x], axis=1)
+    beta = np.zeros(2)
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-(A @ beta)))
+        g = A.T @ (t - p) - 1e-6 * beta
+        H = (A * (p * (1 - p))[:, None]).T @ A + 1e-6 * np.eye(2)
+        delta = np.linalg.solve(H, g)
+        beta += delta
+        if np.abs(delta).max() < 1e-10:
+            break
+    slope = float(beta[1])
+    if slope <= 0:
+        raise ValueError("the success probability does not increase with kd on this panel;"
+                         " no boundary to locate")
+    return BoundaryFit(ratio=float(np.exp(-beta[0] / slope)), slope=slope, count=int(t.size))
