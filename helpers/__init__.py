@@ -17,6 +17,7 @@ hessian       Hessian-vector products, extreme curvature directions, 2-D loss-la
 train         the one (S)GD trainer: schedules, recorded metrics, checkpoints and resume
 checkpoint    atomic, verified checkpoint files
 scaling       fits used by the asserts: power-law slopes, linear-convergence rates
+checks        the check vocabulary: identities, bounds with slack, exponents, trends, errata
 plotting      the book's one seaborn theme and its standard figures
 
 Papers
@@ -31,6 +32,7 @@ from . import (
     activations,
     allen_zhu_li_song,
     checkpoint,
+    checks,
     config,
     data,
     datasets,
@@ -49,13 +51,13 @@ from . import (
 
 #: The core modules (used by every part).
 CORE = ("config", "rng", "data", "datasets", "activations", "models", "losses", "gradients",
-        "hessian", "train", "checkpoint", "scaling", "plotting")
+        "hessian", "train", "checkpoint", "scaling", "checks", "plotting")
 #: One subpackage per paper, in the order of the book's parts.
 PAPERS = ("gradient_confusion", "li_liang", "oymak_soltanolkotabi", "allen_zhu_li_song")
 
 __all__ = [
     "config", "rng", "data", "datasets", "activations", "models", "losses", "gradients",
-    "hessian", "train", "checkpoint", "scaling", "plotting",
+    "hessian", "train", "checkpoint", "scaling", "checks", "plotting",
     "gradient_confusion", "li_liang", "oymak_soltanolkotabi", "allen_zhu_li_song",
 ]
 assert __all__ == [*CORE, *PAPERS]
