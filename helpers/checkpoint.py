@@ -1,21 +1,31 @@
-"""Checkpoints for long runs: atomic, verified, resumable to the same bits.
+"""Checkpoints for long runs: atomic, verified, resumable to the same bits, never mixed up.
 
 Full-scale training cells (``BOOK_SCALE=full``) can run for hours on a GPU; an interrupted run
 must lose at most one epoch and resume to exactly the result an uninterrupted run gives.
 
 * :func:`save_checkpoint` writes a header (magic + SHA-256 of the payload) and the
-  ``torch.save`` payload to a temporary file in the same folder, then renames it over the
-  target (``os.replace`` is atomic), so a crash never leaves a half-written checkpoint.
+  ``torch.save`` payload to a temporary file in the same folder, flushes it to disk, then
+  renames it over the target (``os.replace`` is atomic on POSIX and Windows), so a crash or a
+  kill at any moment leaves either the previous checkpoint or the new one, never a mixture. A
+  failed write removes its temporary file; a killed process cannot, so a ``<name>.*.tmp`` file
+  may remain next to the checkpoint after a crash (it is never read, and safe to delete).
 * :func:`load_checkpoint` verifies the header and checksum **before** deserialising, and
   deserialises with ``weights_only=True`` (tensors, numbers, strings, lists and dicts only), so
   a corrupted, truncated or foreign file is reported, never silently used.
 * :func:`train_resumable` runs SGD epoch by epoch with :func:`helpers.train.train` (one
   evaluation of the training loss per epoch; a step-size schedule on the global step count),
-  saving the model, the minibatch generator's state and the history after every epoch.
+  saving the model, the minibatch generator's state and the history after every epoch, together
+  with a *fingerprint* of everything that determines the run; it refuses to resume from a
+  checkpoint whose fingerprint differs from the call's, and names what differs.
+
+Format: version 2 (``MAGIC``). Version-1 files (written before run fingerprints existed) are
+refused with a message saying so: without a fingerprint a resume cannot be checked, and the
+runs they hold are at most one interrupted session long, so they are deleted and rerun.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import math
@@ -24,6 +34,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ._validate import check_generator, check_int, check_module, check_tensor
@@ -31,12 +42,14 @@ from .train import History, train
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "train_resumable"]
 
-MAGIC = b"NNBOOK-CHECKPOINT-v1\n"
+MAGIC = b"NNBOOK-CHECKPOINT-v2\n"
+_MAGIC_STEM = b"NNBOOK-CHECKPOINT-v"
 _DIGEST_LEN = 64  # hex characters of a SHA-256
 
 
 class CheckpointError(ValueError):
-    """A checkpoint file is corrupted, truncated or not a checkpoint of this book.
+    """A checkpoint file is corrupted, truncated, of an old format, not a checkpoint of this book,
+    or (for :func:`train_resumable`) a checkpoint of a different run.
 
     Examples
     --------
@@ -102,7 +115,22 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping[str, object]) -> Pat
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)
     return path
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename durable (POSIX); best effort where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device = "cpu"
@@ -134,6 +162,13 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
         raise FileNotFoundError(f"no checkpoint at {path}")
     raw = path.read_bytes()
     head = len(MAGIC) + _DIGEST_LEN + 1
+    if raw.startswith(_MAGIC_STEM) and not raw.startswith(MAGIC):
+        version = raw[len(_MAGIC_STEM):].split(b"\n", 1)[0].decode("ascii", "replace")[:10]
+        raise CheckpointError(
+            f"{path} is a checkpoint of format v{version}; this version of helpers.checkpoint"
+            f" reads format {MAGIC.decode().strip()[-2:]} only (v1 files carry no run"
+            " fingerprint, so a resume from them cannot be checked): delete it to restart the run"
+        )
     if not raw.startswith(MAGIC) or len(raw) < head:
         raise CheckpointError(f"{path} is not a checkpoint written by helpers.checkpoint")
     digest, payload = raw[len(MAGIC):head - 1].decode("ascii", "replace"), raw[head:]
@@ -147,15 +182,169 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
         raise CheckpointError(f"{path} could not be deserialised safely: {err}") from err
 
 
-def _shift(schedule: Callable[[int], float], offset: int) -> Callable[[int], float]:
-    """``t -> schedule(offset + t)``: one epoch's local step to the run's global step."""
-    def shifted(t: int) -> float:
-        mult = float(schedule(offset + t))
+# --------------------------------------------------------------------------- run fingerprint
+
+
+def _tensor_digest(t: torch.Tensor) -> str:
+    """SHA-256 of a tensor's shape, dtype and bytes (device-independent)."""
+    t = t.detach()
+    h = hashlib.sha256(f"{tuple(t.shape)}|{t.dtype}|".encode())
+    if t.numel():
+        flat = t.contiguous().reshape(-1).cpu()
+        h.update(flat.view(torch.uint8).numpy().data)
+    return h.hexdigest()
+
+
+def _state_digest(state: Mapping[str, torch.Tensor]) -> str:
+    """SHA-256 over a ``state_dict``: every key with the digest of its tensor, in order."""
+    h = hashlib.sha256()
+    for key, value in state.items():
+        h.update(f"{key}={_tensor_digest(value)};".encode())
+    return h.hexdigest()
+
+
+def _callable_name(fn: object) -> str:
+    """A name for a callable that is the same in every process (no memory addresses)."""
+    if isinstance(fn, functools.partial):
+        args = [_describe(a) for a in fn.args]
+        args += [f"{k}={_describe(v)}" for k, v in sorted(fn.keywords.items())]
+        return f"functools.partial({_callable_name(fn.func)}, {', '.join(args)})"
+    qualname = getattr(fn, "__qualname__", None)
+    if not isinstance(qualname, str):           # a callable object: its class
+        kind = type(fn)
+        return f"{kind.__module__}.{kind.__qualname__} instance"
+    return f"{getattr(fn, '__module__', None) or '?'}.{qualname}"
+
+
+def _describe(value: object, depth: int = 0) -> str:
+    """Deterministic short text for a module attribute (configuration, not identity)."""
+    if value is None or isinstance(value, bool | int | float | str | torch.dtype | torch.device):
+        return repr(value)
+    if isinstance(value, torch.Tensor | np.ndarray):
+        t = torch.as_tensor(value)
+        return f"tensor{tuple(t.shape)}:{t.dtype}:{_tensor_digest(t)[:16]}"
+    if depth < 3 and isinstance(value, list | tuple):
+        return "[" + ", ".join(_describe(v, depth + 1) for v in value) + "]"
+    if depth < 3 and isinstance(value, set | frozenset):
+        return "{" + ", ".join(sorted(_describe(v, depth + 1) for v in value)) + "}"
+    if depth < 3 and isinstance(value, Mapping):
+        items = sorted((str(k), _describe(v, depth + 1)) for k, v in value.items())
+        return "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
+    if callable(value):
+        return _callable_name(value)
+    return f"<{type(value).__module__}.{type(value).__qualname__}>"
+
+
+def _architecture(model: torch.nn.Module) -> list[str]:
+    """One line per module (class and public attributes: widths, strides, activation, mode)
+    and one per parameter or buffer (name, shape, dtype): what the model computes, not its
+    values."""
+    lines = []
+    for name, module in model.named_modules():
+        kind = type(module)
+        attrs = ", ".join(f"{k}={_describe(v)}" for k, v in vars(module).items()
+                          if not k.startswith("_"))
+        lines.append(f"module {name or '(root)'}: {kind.__module__}.{kind.__qualname__}({attrs})")
+    for key, value in model.state_dict().items():
+        lines.append(f"tensor {key}: {tuple(value.shape)} {value.dtype}")
+    return lines
+
+
+def _multipliers(schedule: Callable[[int], float] | None, total: int) -> np.ndarray:
+    """``schedule(t)`` for every global step ``t = 0..total`` (``total``: the step size
+    recorded after the last update), validated; all ones without a schedule."""
+    if schedule is None:
+        return np.ones(total + 1)
+    values = np.empty(total + 1)
+    for t in range(total + 1):
+        mult = float(schedule(t))
         if not math.isfinite(mult) or mult < 0:
-            raise ValueError(f"schedule({offset + t}) must be a finite non-negative number,"
-                             f" got {mult}")
-        return mult
-    return shifted
+            raise ValueError(f"schedule({t}) must be a finite non-negative number, got {mult}")
+        values[t] = mult
+    return values
+
+
+def _run_lengths(values: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run-length code of the multipliers: the steps where the value changes, and the values."""
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    return torch.from_numpy(starts.astype(np.int64)), torch.from_numpy(values[starts].copy())
+
+
+def _expand(starts: torch.Tensor, values: torch.Tensor, total: int) -> np.ndarray:
+    bounds = np.r_[starts.numpy(), total + 1]
+    return np.repeat(values.numpy(), np.diff(bounds))
+
+
+def _fingerprint(model, loss_fn, X, y, *, lr, epochs, batch_size, multipliers, metrics,
+                 eval_batch_size, generator) -> dict:
+    r"""Everything that determines the run, as comparable values and SHA-256 digests."""
+    n = X.shape[0]
+    starts, values = _run_lengths(multipliers)
+    return {
+        "lr": float(lr),
+        "epochs": int(epochs),
+        "batch_size": int(batch_size),
+        "global_steps": len(multipliers) - 1,
+        "schedule_starts": starts,
+        "schedule_values": values,
+        # chunks >= n evaluate in one pass: the same run
+        "eval_batch_size": (None if eval_batch_size is None or eval_batch_size >= n
+                            else int(eval_batch_size)),
+        "device": X.device.type,
+        "X": f"{tuple(X.shape)} {X.dtype} sha256:{_tensor_digest(X)}",
+        "y": f"{tuple(y.shape)} {y.dtype} sha256:{_tensor_digest(y)}",
+        "architecture": _architecture(model),
+        "initial_weights": _state_digest(model.state_dict()),
+        "initial_generator": _tensor_digest(generator.get_state()),
+        "loss_fn": _callable_name(loss_fn),
+        "metrics": sorted(metrics or {}),
+    }
+
+
+def _first_difference(a: list, b: list) -> str:
+    for k, (u, v) in enumerate(zip(a, b)):
+        if u != v:
+            return f"entry {k}: {u!r} in the checkpoint, {v!r} in this call"
+    return f"{len(a)} entries in the checkpoint, {len(b)} in this call"
+
+
+def _differences(saved: Mapping, current: Mapping, state: Mapping,
+                 model: torch.nn.Module, generator: torch.Generator) -> list[str]:
+    """What differs between the stored fingerprint and this call, in words."""
+    out = []
+    for key in ("lr", "epochs", "batch_size", "eval_batch_size", "device", "loss_fn",
+                "metrics", "X", "y"):
+        if saved.get(key) != current[key]:
+            out.append(f"{key} ({saved.get(key)!r} in the checkpoint, {current[key]!r} in this"
+                       " call)")
+    if "schedule_starts" not in saved or not (
+            torch.equal(saved["schedule_starts"], current["schedule_starts"])
+            and torch.equal(saved["schedule_values"], current["schedule_values"])):
+        mine = _expand(current["schedule_starts"], current["schedule_values"],
+                       current["global_steps"])
+        theirs = (_expand(saved["schedule_starts"], saved["schedule_values"],
+                          saved["global_steps"]) if "global_steps" in saved else np.array([]))
+        m = min(len(mine), len(theirs))
+        diff = np.flatnonzero(mine[:m] != theirs[:m])
+        where = (f"first at global step {int(diff[0])}: {theirs[diff[0]]:g} in the checkpoint,"
+                 f" {mine[diff[0]]:g} in this call" if diff.size else
+                 f"{len(theirs)} steps in the checkpoint, {len(mine)} in this call")
+        out.append(f"schedule (lr multiplier, {where})")
+    if saved.get("architecture") != current["architecture"]:
+        out.append("model architecture (" + _first_difference(saved.get("architecture", []),
+                                                              current["architecture"]) + ")")
+    else:
+        # the model passed in must be the run's start (a fresh process rebuilding it with the
+        # same seed) or the checkpoint's last state (the same object, continuing)
+        if current["initial_weights"] not in (saved.get("initial_weights"),
+                                              _state_digest(state["model"])):
+            out.append("model weights (neither the run's initial weights nor the checkpoint's:"
+                       " was the model initialised with another seed or changed?)")
+    if current["initial_generator"] not in (saved.get("initial_generator"),
+                                            _tensor_digest(state["generator"])):
+        out.append("generator state (neither the run's initial state nor the checkpoint's:"
+                   " another seed, or draws made before this call?)")
+    return out
 
 
 def train_resumable(model: torch.nn.Module, loss_fn: Callable, X: torch.Tensor, y: torch.Tensor,
@@ -176,6 +365,27 @@ def train_resumable(model: torch.nn.Module, loss_fn: Callable, X: torch.Tensor, 
     (counted over the whole run, ``t = epoch * (n // batch_size) + step``) is
     ``lr * schedule(t)``, so a schedule also resumes exactly.
 
+    **Which run a checkpoint belongs to.** The checkpoint stores a fingerprint of everything
+    that determines the run: ``lr``; ``epochs`` and ``batch_size``; the schedule's multipliers
+    at every global step ``t = 0 .. epochs * (n // batch_size)`` (run-length coded, so a
+    changed milestone is found even though the schedule is a function); ``eval_batch_size``
+    (chunked evaluation rounds differently, and batch norm in training mode normalises per
+    chunk; values ``>= n`` count as ``None``); the device type; SHA-256 digests of the bytes,
+    dtype and shape of ``X`` and ``y``; the model's architecture (each module's class and public
+    attributes, such as widths, strides, the activation and the training mode, and each
+    parameter's and buffer's name, shape and dtype); a digest of the model's weights and
+    buffers and of the generator's state at the start of the run; the loss function's
+    qualified name and the metrics' names. A call whose fingerprint differs raises
+    :class:`CheckpointError` naming each difference, instead of silently continuing someone
+    else's run. On resume, the weights (and generator state) passed in must be either the
+    run's start -- a fresh process rebuilds the model with the same seed, as the notebooks do
+    -- or the checkpoint's last state (the same objects, continuing in the same process);
+    they are then overwritten by the checkpoint. Comparing them, although they do not enter
+    the resumed computation, is what detects a changed initialisation seed. Not covered:
+    the *code* of the loss, the metrics, the schedule and the model's ``forward`` (only their
+    names, values and configuration are fingerprinted); after changing code, delete the
+    checkpoints.
+
     Parameters
     ----------
     model, loss_fn, X, y, lr, batch_size, metrics, eval_batch_size
@@ -190,12 +400,19 @@ def train_resumable(model: torch.nn.Module, loss_fn: Callable, X: torch.Tensor, 
         ``t -> multiplier`` of the step size, evaluated at the run's global update count ``t``
         (e.g. :func:`helpers.train.multistep` with milestones in updates: the papers' "divide
         by 10 at epochs 80 and 160" is ``multistep([80 * s, 160 * s], 0.1)`` with
-        ``s = n // batch_size``). It is not stored in the checkpoint: resume with the same one.
+        ``s = n // batch_size``). Its values at every global step are fingerprinted (it is
+        evaluated once, for all steps, at the start of each call).
     max_epochs_this_call : int, optional
         Stop after this many new epochs (as an interruption would); for tests and for
         splitting a long run across sessions.
     progress : bool
         tqdm bar over epochs.
+
+    Raises
+    ------
+    CheckpointError
+        If ``checkpoint_path`` holds a corrupted, foreign or v1 file, or a checkpoint of a run
+        that differs from this call (the message names what differs).
 
     Returns
     -------
@@ -224,11 +441,20 @@ def train_resumable(model: torch.nn.Module, loss_fn: Callable, X: torch.Tensor, 
     ...                     schedule=multistep([4], 0.1))   # 2 steps per epoch: /10 from epoch 3
     >>> [round(r["lr"], 3) for r in h.records]               # step size of the next update
     [0.5, 0.05, 0.05]
+    >>> from helpers.checkpoint import CheckpointError
+    >>> try:                                                  # the first file, another lr
+    ...     train_resumable(torch.nn.Linear(4, 1, bias=False).double(), squared_loss, X, y,
+    ...                     lr=0.1, epochs=3, batch_size=2, generator=make_generator(0),
+    ...                     checkpoint_path=path)
+    ... except CheckpointError as err:
+    ...     print("refused:", "lr (0.5 in the checkpoint, 0.1 in this call)" in str(err))
+    refused: True
     """
     from tqdm.auto import tqdm
 
     check_module(model)
     check_tensor(X, "X", floating=True)
+    check_tensor(y, "y")
     epochs = check_int(epochs, "epochs", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1, maximum=X.shape[0])
     check_generator(generator, device=X.device)
@@ -237,18 +463,29 @@ def train_resumable(model: torch.nn.Module, loss_fn: Callable, X: torch.Tensor, 
         max_epochs_this_call = check_int(max_epochs_this_call, "max_epochs_this_call", minimum=1)
     if schedule is not None and not callable(schedule):
         raise TypeError(f"schedule must be callable (step -> multiplier), got {schedule!r}")
+    if eval_batch_size is not None:
+        eval_batch_size = check_int(eval_batch_size, "eval_batch_size", minimum=1)
     steps_per_epoch = X.shape[0] // batch_size
+    multipliers = _multipliers(schedule, epochs * steps_per_epoch)
+    run = _fingerprint(model, loss_fn, X, y, lr=lr, epochs=epochs, batch_size=batch_size,
+                       multipliers=multipliers, metrics=metrics,
+                       eval_batch_size=eval_batch_size, generator=generator)
 
     history = History()
     start = 0
     if path.exists():
         state = load_checkpoint(path, map_location=X.device)
-        if state.get("epochs") != epochs or state.get("batch_size") != batch_size:
+        if not isinstance(state.get("run"), Mapping):
+            raise CheckpointError(f"{path} is not a train_resumable checkpoint (no run"
+                                  " fingerprint); use another checkpoint_path or delete the file")
+        differences = _differences(state["run"], run, state, model, generator)
+        if differences:
             raise CheckpointError(
-                f"{path} belongs to a run with epochs={state.get('epochs')}, batch_size="
-                f"{state.get('batch_size')}; this call has epochs={epochs}, batch_size="
-                f"{batch_size}. Use another checkpoint_path or delete the file."
+                f"{path} belongs to a run that differs from this call in: "
+                + "; ".join(differences)
+                + ". Use another checkpoint_path for this run, or delete the file to restart."
             )
+        run = state["run"]                 # keep the run's own start (weights, generator)
         model.load_state_dict(state["model"])
         generator.set_state(state["generator"].cpu() if generator.device.type == "cpu"
                             else state["generator"])
@@ -258,16 +495,16 @@ def train_resumable(model: torch.nn.Module, loss_fn: Callable, X: torch.Tensor, 
     stop = epochs if max_epochs_this_call is None else min(epochs, start + max_epochs_this_call)
     for epoch in tqdm(range(start, stop), initial=start, total=epochs, disable=not progress,
                       desc="epochs"):
-        shifted = None if schedule is None else _shift(schedule, epoch * steps_per_epoch)
-        run = train(model, loss_fn, X, y, lr=lr, steps=steps_per_epoch, batch_size=batch_size,
-                    generator=generator, schedule=shifted, record_every=steps_per_epoch,
-                    record_initial=False, metrics=metrics, eval_batch_size=eval_batch_size)
-        record = dict(run.records[-1])
+        offset = epoch * steps_per_epoch
+        shifted = None if schedule is None else (lambda t, o=offset: float(multipliers[o + t]))
+        result = train(model, loss_fn, X, y, lr=lr, steps=steps_per_epoch, batch_size=batch_size,
+                       generator=generator, schedule=shifted, record_every=steps_per_epoch,
+                       record_initial=False, metrics=metrics, eval_batch_size=eval_batch_size)
+        record = dict(result.records[-1])
         record["step"] = (epoch + 1) * steps_per_epoch
         record["epoch"] = epoch + 1
         history.records.append(record)
-        save_checkpoint(path, {"epoch": epoch + 1, "epochs": epochs, "batch_size": batch_size,
-                               "model": model.state_dict(),
+        save_checkpoint(path, {"epoch": epoch + 1, "run": run, "model": model.state_dict(),
                                "generator": generator.get_state(),
                                "history": history.records})
     return history

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -271,3 +274,271 @@ def test_bad_schedule_and_eval_batch_size(tmp_path):
     with pytest.raises(ValueError, match=r"schedule\(11\) must be a finite"):  # global step
         train_resumable(model, _squared, X, y, schedule=lambda t: -1.0 if t > 10 else 1.0,
                         **kwargs)
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+WRITER = textwrap.dedent(
+    """
+    import resource, signal, sys, tempfile, torch
+    from pathlib import Path
+    from helpers.checkpoint import save_checkpoint
+    mode, path, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    save_checkpoint(Path(tempfile.mkdtemp()) / "warm.ckpt", {"w": torch.ones(3)})  # lazy imports
+    if mode == "kill":   # default action of SIGXFSZ: the process dies inside write(), no cleanup
+        signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+    save_checkpoint(path, {"epoch": 2, "w": torch.arange(2**20, dtype=torch.float64)})  # 8 MiB
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE (POSIX)")
+@pytest.mark.parametrize("mode", ["kill", "error"])
+def test_writer_stopped_mid_write_keeps_previous_checkpoint(tmp_path, mode):
+    """The file-size limit stops the writer after exactly ``limit`` bytes of the new checkpoint:
+    killed there by SIGXFSZ ("kill", no Python cleanup runs) or failing with EFBIG ("error").
+    The previous checkpoint must be intact, byte for byte, and load; an in-place write would
+    have left the first ``limit`` bytes of the new one instead."""
+    path = save_checkpoint(tmp_path / "a.ckpt", {"epoch": 1, "w": torch.zeros(10)})
+    before = path.read_bytes()
+    limit = 2**20
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    result = subprocess.run([sys.executable, "-c", WRITER, mode, str(path), str(limit)],
+                            env=env, capture_output=True, text=True, timeout=120)
+    if mode == "kill":
+        assert result.returncode == -signal.SIGXFSZ, result.stderr
+    else:
+        assert result.returncode == 1 and "File too large" in result.stderr, result.stderr
+    assert path.read_bytes() == before
+    state = load_checkpoint(path)
+    assert state["epoch"] == 1 and torch.equal(state["w"], torch.zeros(10))
+    others = sorted(p for p in tmp_path.iterdir() if p != path)
+    if mode == "kill":   # the killed write is the partial temporary file, never the checkpoint
+        assert [p.name.startswith("a.ckpt.") and p.suffix == ".tmp" for p in others] == [True]
+        assert others[0].stat().st_size == limit
+    else:                # a failed write removes its temporary file
+        assert others == []
+
+
+def test_failure_before_rename_keeps_previous_checkpoint(tmp_path, monkeypatch):
+    """A crash between the write and the rename: old checkpoint intact, no temporary left."""
+    path = save_checkpoint(tmp_path / "a.ckpt", {"epoch": 1})
+    before = path.read_bytes()
+
+    def crash(src, dst):
+        assert Path(src).stat().st_size > 0 and Path(dst) == path   # written, not yet renamed
+        raise OSError("simulated crash before the rename")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="simulated crash"):
+        save_checkpoint(path, {"epoch": 2, "w": torch.ones(1000)})
+    assert path.read_bytes() == before and load_checkpoint(path)["epoch"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ckpt"]
+
+
+def test_crash_while_saving_an_epoch_resumes_bit_for_bit(tmp_path, monkeypatch):
+    """train_resumable interrupted while writing epoch 3's checkpoint: epoch 2's survives and
+    the rerun ends with the weights of an uninterrupted run."""
+    model, X, y = _problem()
+    kwargs = {"lr": 0.05, "epochs": 4, "batch_size": 5}
+    train_resumable(model, _squared, X, y, generator=make_generator(1),
+                    checkpoint_path=tmp_path / "ref.ckpt", **kwargs)
+    path = tmp_path / "run.ckpt"
+    real_replace, calls = os.replace, []
+
+    def flaky(src, dst):
+        calls.append(dst)
+        if len(calls) == 3:
+            raise OSError("simulated crash while saving epoch 3")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", flaky)
+    fresh, _, _ = _problem()
+    with pytest.raises(OSError, match="epoch 3"):
+        train_resumable(fresh, _squared, X, y, generator=make_generator(1), checkpoint_path=path,
+                        **kwargs)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert load_checkpoint(path)["epoch"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ref.ckpt", "run.ckpt"]
+    fresh, _, _ = _problem()
+    resumed = train_resumable(fresh, _squared, X, y, generator=make_generator(1),
+                              checkpoint_path=path, **kwargs)
+    assert resumed.column("epoch").tolist() == [1, 2, 3, 4]
+    for a, b in zip(model.parameters(), fresh.parameters()):
+        assert torch.equal(a, b)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ref.ckpt", "run.ckpt"]
+
+
+# --------------------------------------------------------------------------- format versions
+
+
+def test_version_1_files_are_refused(tmp_path):
+    import hashlib
+    import io
+
+    buffer = io.BytesIO()
+    torch.save({"epoch": 1, "epochs": 2, "batch_size": 4}, buffer)
+    payload = buffer.getvalue()
+    old = tmp_path / "v1.ckpt"
+    old.write_bytes(b"NNBOOK-CHECKPOINT-v1\n" + hashlib.sha256(payload).hexdigest().encode()
+                    + b"\n" + payload)
+    assert MAGIC == b"NNBOOK-CHECKPOINT-v2\n"
+    with pytest.raises(CheckpointError, match="format v1.*no run fingerprint.*delete it"):
+        load_checkpoint(old)
+    model, X, y = _problem()
+    with pytest.raises(CheckpointError, match="format v1"):
+        train_resumable(model, _squared, X, y, lr=0.05, epochs=2, batch_size=4,
+                        generator=make_generator(0), checkpoint_path=old)
+
+
+def test_checkpoint_without_fingerprint_is_refused(tmp_path):
+    path = save_checkpoint(tmp_path / "plain.ckpt", {"epoch": 1, "model": {}})
+    model, X, y = _problem()
+    with pytest.raises(CheckpointError, match="no run fingerprint"):
+        train_resumable(model, _squared, X, y, lr=0.05, epochs=2, batch_size=4,
+                        generator=make_generator(0), checkpoint_path=path)
+
+
+# --------------------------------------------------------------------------- run fingerprint
+
+
+def _squared_copy(outputs, targets):
+    """The same loss under another name (the fingerprint knows names, not code)."""
+    return 0.5 * (outputs.reshape(-1) - targets) ** 2
+
+
+def _variant(change: str):
+    """(model, X, y, kwargs) of the base run (4 epochs of 6 steps, step size decayed after 15
+    updates) with one thing changed."""
+    from helpers.train import multistep
+
+    model, X, y = _problem()
+    kwargs = {"loss_fn": _squared, "lr": 0.05, "epochs": 4, "batch_size": 5,
+              "schedule": multistep([15], 0.3),
+              "metrics": None, "eval_batch_size": None, "generator": make_generator(1)}
+    if change == "lr":
+        kwargs["lr"] = 0.05 + 1e-9
+    elif change == "schedule":
+        kwargs["schedule"] = multistep([15], 0.5)
+    elif change == "schedule milestone":
+        kwargs["schedule"] = multistep([16], 0.3)
+    elif change == "no schedule":
+        kwargs["schedule"] = None
+    elif change == "X":
+        X = X.clone()
+        X[7, 3] = torch.nextafter(X[7, 3], torch.tensor(math.inf, dtype=X.dtype))  # one ulp
+    elif change == "y":
+        y = y.clone()
+        y[0] = -y[0]
+    elif change == "width":
+        g = make_generator(5)
+        model = torch.nn.Sequential(torch.nn.Linear(6, 17), torch.nn.Tanh(),
+                                    torch.nn.Linear(17, 1)).double()
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(0.3 * torch.randn(p.shape, generator=g, dtype=torch.float64))
+    elif change == "activation":
+        model[1] = torch.nn.ReLU()
+    elif change == "initial weights":
+        with torch.no_grad():
+            model[0].weight[0, 0] += 1e-3      # e.g. another initialisation seed
+    elif change == "generator":
+        kwargs["generator"] = make_generator(2)
+    elif change == "loss":
+        kwargs["loss_fn"] = _squared_copy
+    elif change == "metrics":
+        kwargs["metrics"] = {"norm": lambda m: float(m[0].weight.norm())}
+    elif change == "eval_batch_size":
+        kwargs["eval_batch_size"] = 8
+    elif change == "batch_size":
+        kwargs["batch_size"] = 4
+    elif change == "epochs":
+        kwargs["epochs"] = 5
+    elif change == "dtype":
+        model, X, y = model.float(), X.float(), y.float()
+    else:
+        assert change == "none", change
+    return model, X, y, kwargs
+
+
+# change -> what the refusal must name
+REFUSALS = {
+    "lr": r"lr \(0\.05 in the checkpoint, 0\.050000001 in this call\)",
+    "schedule": r"schedule \(lr multiplier, first at global step 15: 0\.3 in the checkpoint, 0\.5 ",
+    "schedule milestone": r"schedule \(lr multiplier, first at global step 15: 0\.3 in the "
+                          r"checkpoint, 1 in this call",
+    "no schedule": r"schedule \(lr multiplier, first at global step 15: 0\.3 in the "
+                   r"checkpoint, 1 in this call",
+    "X": r"X \('\(32, 6\) torch\.float64 sha256:",
+    "y": r"y \('\(32,\) torch\.float64 sha256:",
+    "width": r"model architecture \(entry 1: .*out_features=16.* in the checkpoint, "
+             r".*out_features=17",
+    "activation": r"model architecture \(entry 2: .*Tanh.* in the checkpoint, .*ReLU",
+    "initial weights": r"model weights \(neither the run's initial weights",
+    "generator": r"generator state \(neither the run's initial state",
+    "loss": r"loss_fn \('test_checkpoint\._squared' in the checkpoint, "
+            r"'test_checkpoint\._squared_copy' in this call\)",
+    "metrics": r"metrics \(\[\] in the checkpoint, \['norm'\] in this call\)",
+    "eval_batch_size": r"eval_batch_size \(None in the checkpoint, 8 in this call\)",
+    "batch_size": r"batch_size \(5 in the checkpoint, 4 in this call\)",
+    "epochs": r"epochs \(4 in the checkpoint, 5 in this call\)",
+    "dtype": r"X \('\(32, 6\) torch\.float64 .*torch\.float32",
+}
+
+
+@pytest.mark.parametrize("change", sorted(REFUSALS))
+def test_resume_of_a_different_run_is_refused(tmp_path, change):
+    model, X, y, kwargs = _variant("none")
+    path = tmp_path / "run.ckpt"
+    loss_fn = kwargs.pop("loss_fn")
+    train_resumable(model, loss_fn, X, y, checkpoint_path=path, max_epochs_this_call=2, **kwargs)
+    before = path.read_bytes()
+    model, X, y, kwargs = _variant(change)
+    loss_fn = kwargs.pop("loss_fn")
+    with pytest.raises(CheckpointError, match="belongs to a run that differs") as err:
+        train_resumable(model, loss_fn, X, y, checkpoint_path=path, **kwargs)
+    assert re.search(REFUSALS[change], str(err.value)), str(err.value)
+    assert path.read_bytes() == before                 # refused before touching anything
+
+
+def test_refusal_lists_every_difference(tmp_path):
+    model, X, y, kwargs = _variant("none")
+    path = tmp_path / "run.ckpt"
+    train_resumable(model, _squared, X, y, checkpoint_path=path, max_epochs_this_call=1,
+                    **{k: v for k, v in kwargs.items() if k != "loss_fn"})
+    model, X, y, kwargs = _variant("none")
+    kwargs |= {"lr": 0.1, "eval_batch_size": 8}
+    with pytest.raises(CheckpointError) as err:
+        train_resumable(model, _squared_copy, X, y, checkpoint_path=path,
+                        **{k: v for k, v in kwargs.items() if k != "loss_fn"})
+    message = str(err.value)
+    assert all(word in message for word in ("lr (", "eval_batch_size (", "loss_fn ("))
+    assert "delete the file" in message
+
+
+def test_equivalent_calls_resume(tmp_path):
+    """What does not change the computation does not block a resume: no schedule == constant
+    schedule 1, eval_batch_size None == eval_batch_size >= n; the same model and generator
+    objects may continue (their state is then the checkpoint's), and a fresh process after
+    that still resumes (the checkpoint keeps the run's own start)."""
+    model, X, y = _problem()
+    kwargs = {"lr": 0.05, "epochs": 4, "batch_size": 5}
+    reference = train_resumable(model, _squared, X, y, generator=make_generator(1),
+                                checkpoint_path=tmp_path / "r.ckpt", **kwargs)
+    path = tmp_path / "run.ckpt"
+    fresh, _, _ = _problem()
+    train_resumable(fresh, _squared, X, y, generator=make_generator(1), checkpoint_path=path,
+                    max_epochs_this_call=1, **kwargs)
+    again, _, _ = _problem()
+    gen = make_generator(1)
+    train_resumable(again, _squared, X, y, generator=gen, checkpoint_path=path,
+                    max_epochs_this_call=1, schedule=lambda t: 1.0, eval_batch_size=32, **kwargs)
+    train_resumable(again, _squared, X, y, generator=gen, checkpoint_path=path,
+                    max_epochs_this_call=1, **kwargs)          # same objects, continuing
+    last, _, _ = _problem()                                    # a fresh process again
+    resumed = train_resumable(last, _squared, X, y, generator=make_generator(1),
+                              checkpoint_path=path, **kwargs)
+    assert resumed.records == reference.records
+    for a, b in zip(model.parameters(), last.parameters()):
+        assert torch.equal(a, b)
