@@ -12,11 +12,32 @@ must lose at most one epoch and resume to exactly the result an uninterrupted ru
 * :func:`load_checkpoint` verifies the header and checksum **before** deserialising, and
   deserialises with ``weights_only=True`` (tensors, numbers, strings, lists and dicts only), so
   a corrupted, truncated or foreign file is reported, never silently used.
-* :func:`train_resumable` runs SGD epoch by epoch with :func:`helpers.train.train` (one
-  evaluation of the training loss per epoch; a step-size schedule on the global step count),
-  saving the model, the minibatch generator's state and the history after every epoch, together
-  with a *fingerprint* of everything that determines the run; it refuses to resume from a
-  checkpoint whose fingerprint differs from the call's, and names what differs.
+* :func:`helpers.train.train` with ``epochs=`` and ``checkpoint=path`` saves the model, the
+  minibatch generator's state and the history after every epoch, together with a
+  *fingerprint* of everything that determines the run, and resumes from the file when it
+  exists; it refuses to resume from a checkpoint whose fingerprint differs from the call's,
+  and names what differs (the fingerprint is described below).
+
+**Which run a checkpoint belongs to.** A training checkpoint stores a fingerprint of everything
+that determines the run: ``lr``; ``epochs`` and ``batch_size``; the schedule's multipliers
+at every global step ``t = 0 .. epochs * (n // batch_size)`` (run-length coded, so a
+changed milestone is found even though the schedule is a function); ``eval_batch_size``
+(chunked evaluation rounds differently, and batch norm in training mode normalises per
+chunk; values ``>= n`` count as ``None``); the device type; SHA-256 digests of the bytes,
+dtype and shape of ``X`` and ``y``; the model's architecture (each module's class and public
+attributes, such as widths, strides, the activation and the training mode, and each
+parameter's and buffer's name, shape and dtype); a digest of the model's weights and
+buffers and of the generator's state at the start of the run; the loss function's
+qualified name and the metrics' names. A call whose fingerprint differs raises
+:class:`CheckpointError` naming each difference, instead of silently continuing someone
+else's run. On resume, the weights (and generator state) passed in must be either the
+run's start -- a fresh process rebuilds the model with the same seed, as the notebooks do
+-- or the checkpoint's last state (the same objects, continuing in the same process);
+they are then overwritten by the checkpoint. Comparing them, although they do not enter
+the resumed computation, is what detects a changed initialisation seed. Not covered:
+the *code* of the loss, the metrics, the schedule and the model's ``forward`` (only their
+names, values and configuration are fingerprinted); after changing code, delete the
+checkpoints.
 
 Format: version 2 (``MAGIC``). Version-1 files (written before run fingerprints existed) are
 refused with a message saying so: without a fingerprint a resume cannot be checked, and the
@@ -37,10 +58,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._validate import check_generator, check_int, check_module, check_tensor
-from .train import History, train
-
-__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "train_resumable"]
+__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint"]
 
 MAGIC = b"NNBOOK-CHECKPOINT-v2\n"
 _MAGIC_STEM = b"NNBOOK-CHECKPOINT-v"
@@ -49,7 +67,7 @@ _DIGEST_LEN = 64  # hex characters of a SHA-256
 
 class CheckpointError(ValueError):
     """A checkpoint file is corrupted, truncated, of an old format, not a checkpoint of this book,
-    or (for :func:`train_resumable`) a checkpoint of a different run.
+    or (for :func:`helpers.train.train` with ``checkpoint=``) a checkpoint of a different run.
 
     Examples
     --------
@@ -347,164 +365,25 @@ def _differences(saved: Mapping, current: Mapping, state: Mapping,
     return out
 
 
-def train_resumable(model: torch.nn.Module, loss_fn: Callable, X: torch.Tensor, y: torch.Tensor,
-                    *, lr: float, epochs: int, batch_size: int, generator: torch.Generator,
-                    checkpoint_path: str | os.PathLike,
-                    schedule: Callable[[int], float] | None = None,
-                    metrics: Mapping[str, Callable[[torch.nn.Module], float]] | None = None,
-                    max_epochs_this_call: int | None = None, progress: bool = False,
-                    eval_batch_size: int | None = None) -> History:
-    """SGD for ``epochs`` epochs with a checkpoint after each; resumes if one exists.
+def _resume(path: Path, fingerprint: dict, model: torch.nn.Module,
+            generator: torch.Generator, history) -> tuple[dict, int]:
+    """Load the checkpoint of a run, refuse it if its fingerprint differs from ``fingerprint``
+    (naming each difference), and restore the model, the generator and the history.
 
-    Each epoch is ``n // batch_size`` steps of :func:`helpers.train.train` on a fresh
-    permutation drawn from ``generator``, followed by one evaluation of the full-training-set
-    loss and the metrics. After each epoch the model's ``state_dict`` (weights and buffers),
-    the generator state and the per-epoch history are saved atomically, so rerunning the same
-    call after an interruption continues from the last finished epoch and ends with
-    bit-for-bit the same weights as an uninterrupted run. The step size of update ``t``
-    (counted over the whole run, ``t = epoch * (n // batch_size) + step``) is
-    ``lr * schedule(t)``, so a schedule also resumes exactly.
-
-    **Which run a checkpoint belongs to.** The checkpoint stores a fingerprint of everything
-    that determines the run: ``lr``; ``epochs`` and ``batch_size``; the schedule's multipliers
-    at every global step ``t = 0 .. epochs * (n // batch_size)`` (run-length coded, so a
-    changed milestone is found even though the schedule is a function); ``eval_batch_size``
-    (chunked evaluation rounds differently, and batch norm in training mode normalises per
-    chunk; values ``>= n`` count as ``None``); the device type; SHA-256 digests of the bytes,
-    dtype and shape of ``X`` and ``y``; the model's architecture (each module's class and public
-    attributes, such as widths, strides, the activation and the training mode, and each
-    parameter's and buffer's name, shape and dtype); a digest of the model's weights and
-    buffers and of the generator's state at the start of the run; the loss function's
-    qualified name and the metrics' names. A call whose fingerprint differs raises
-    :class:`CheckpointError` naming each difference, instead of silently continuing someone
-    else's run. On resume, the weights (and generator state) passed in must be either the
-    run's start -- a fresh process rebuilds the model with the same seed, as the notebooks do
-    -- or the checkpoint's last state (the same objects, continuing in the same process);
-    they are then overwritten by the checkpoint. Comparing them, although they do not enter
-    the resumed computation, is what detects a changed initialisation seed. Not covered:
-    the *code* of the loss, the metrics, the schedule and the model's ``forward`` (only their
-    names, values and configuration are fingerprinted); after changing code, delete the
-    checkpoints.
-
-    Parameters
-    ----------
-    model, loss_fn, X, y, lr, batch_size, metrics, eval_batch_size
-        As in :func:`helpers.train.train`.
-    epochs : int
-        Total number of epochs of the run (not of this call).
-    generator : torch.Generator
-        Minibatch generator; its state is restored on resume.
-    checkpoint_path : str or PathLike
-        Where the checkpoint lives.
-    schedule : callable, optional
-        ``t -> multiplier`` of the step size, evaluated at the run's global update count ``t``
-        (e.g. :func:`helpers.train.multistep` with milestones in updates: the papers' "divide
-        by 10 at epochs 80 and 160" is ``multistep([80 * s, 160 * s], 0.1)`` with
-        ``s = n // batch_size``). Its values at every global step are fingerprinted (it is
-        evaluated once, for all steps, at the start of each call).
-    max_epochs_this_call : int, optional
-        Stop after this many new epochs (as an interruption would); for tests and for
-        splitting a long run across sessions.
-    progress : bool
-        tqdm bar over epochs.
-
-    Raises
-    ------
-    CheckpointError
-        If ``checkpoint_path`` holds a corrupted, foreign or v1 file, or a checkpoint of a run
-        that differs from this call (the message names what differs).
-
-    Returns
-    -------
-    History
-        One record per finished epoch (``epoch``, ``step``, ``loss``, ``lr`` and metrics),
-        including epochs finished before a resume.
-
-    Examples
-    --------
-    >>> import tempfile, torch
-    >>> from pathlib import Path
-    >>> from helpers.checkpoint import train_resumable
-    >>> from helpers.losses import squared_loss
-    >>> from helpers.rng import make_generator
-    >>> X = torch.eye(4, dtype=torch.float64); y = torch.ones(4, dtype=torch.float64)
-    >>> model = torch.nn.Linear(4, 1, bias=False).double()
-    >>> path = Path(tempfile.mkdtemp()) / "run.ckpt"
-    >>> h = train_resumable(model, squared_loss, X, y, lr=0.5, epochs=3, batch_size=2,
-    ...                     generator=make_generator(0), checkpoint_path=path)
-    >>> len(h.records), path.exists()
-    (3, True)
-    >>> from helpers.train import multistep
-    >>> model = torch.nn.Linear(4, 1, bias=False).double()
-    >>> h = train_resumable(model, squared_loss, X, y, lr=0.5, epochs=3, batch_size=2,
-    ...                     generator=make_generator(0), checkpoint_path=path.with_suffix(".b"),
-    ...                     schedule=multistep([4], 0.1))   # 2 steps per epoch: /10 from epoch 3
-    >>> [round(r["lr"], 3) for r in h.records]               # step size of the next update
-    [0.5, 0.05, 0.05]
-    >>> from helpers.checkpoint import CheckpointError
-    >>> try:                                                  # the first file, another lr
-    ...     train_resumable(torch.nn.Linear(4, 1, bias=False).double(), squared_loss, X, y,
-    ...                     lr=0.1, epochs=3, batch_size=2, generator=make_generator(0),
-    ...                     checkpoint_path=path)
-    ... except CheckpointError as err:
-    ...     print("refused:", "lr (0.5 in the checkpoint, 0.1 in this call)" in str(err))
-    refused: True
+    Returns the run's own fingerprint (its start: initial weights and generator) and the
+    number of finished epochs. Used by :func:`helpers.train.train` with ``checkpoint=``.
     """
-    from tqdm.auto import tqdm
-
-    check_module(model)
-    check_tensor(X, "X", floating=True)
-    check_tensor(y, "y")
-    epochs = check_int(epochs, "epochs", minimum=1)
-    batch_size = check_int(batch_size, "batch_size", minimum=1, maximum=X.shape[0])
-    check_generator(generator, device=X.device)
-    path = _as_path(checkpoint_path, "checkpoint_path")
-    if max_epochs_this_call is not None:
-        max_epochs_this_call = check_int(max_epochs_this_call, "max_epochs_this_call", minimum=1)
-    if schedule is not None and not callable(schedule):
-        raise TypeError(f"schedule must be callable (step -> multiplier), got {schedule!r}")
-    if eval_batch_size is not None:
-        eval_batch_size = check_int(eval_batch_size, "eval_batch_size", minimum=1)
-    steps_per_epoch = X.shape[0] // batch_size
-    multipliers = _multipliers(schedule, epochs * steps_per_epoch)
-    run = _fingerprint(model, loss_fn, X, y, lr=lr, epochs=epochs, batch_size=batch_size,
-                       multipliers=multipliers, metrics=metrics,
-                       eval_batch_size=eval_batch_size, generator=generator)
-
-    history = History()
-    start = 0
-    if path.exists():
-        state = load_checkpoint(path, map_location=X.device)
-        if not isinstance(state.get("run"), Mapping):
-            raise CheckpointError(f"{path} is not a train_resumable checkpoint (no run"
-                                  " fingerprint); use another checkpoint_path or delete the file")
-        differences = _differences(state["run"], run, state, model, generator)
-        if differences:
-            raise CheckpointError(
-                f"{path} belongs to a run that differs from this call in: "
-                + "; ".join(differences)
-                + ". Use another checkpoint_path for this run, or delete the file to restart."
-            )
-        run = state["run"]                 # keep the run's own start (weights, generator)
-        model.load_state_dict(state["model"])
-        generator.set_state(state["generator"].cpu() if generator.device.type == "cpu"
-                            else state["generator"])
-        history.records.extend(dict(r) for r in state["history"])
-        start = int(state["epoch"])
-
-    stop = epochs if max_epochs_this_call is None else min(epochs, start + max_epochs_this_call)
-    for epoch in tqdm(range(start, stop), initial=start, total=epochs, disable=not progress,
-                      desc="epochs"):
-        offset = epoch * steps_per_epoch
-        shifted = None if schedule is None else (lambda t, o=offset: float(multipliers[o + t]))
-        result = train(model, loss_fn, X, y, lr=lr, steps=steps_per_epoch, batch_size=batch_size,
-                       generator=generator, schedule=shifted, record_every=steps_per_epoch,
-                       record_initial=False, metrics=metrics, eval_batch_size=eval_batch_size)
-        record = dict(result.records[-1])
-        record["step"] = (epoch + 1) * steps_per_epoch
-        record["epoch"] = epoch + 1
-        history.records.append(record)
-        save_checkpoint(path, {"epoch": epoch + 1, "run": run, "model": model.state_dict(),
-                               "generator": generator.get_state(),
-                               "history": history.records})
-    return history
+    state = load_checkpoint(path, map_location=next(iter(model.parameters())).device)
+    if not isinstance(state.get("run"), Mapping):
+        raise CheckpointError(f"{path} is not a training checkpoint (no run fingerprint); use"
+                              " another checkpoint path or delete the file")
+    differences = _differences(state["run"], fingerprint, state, model, generator)
+    if differences:
+        raise CheckpointError(
+            f"{path} belongs to a run that differs from this call in: " + "; ".join(differences)
+            + ". Use another checkpoint path for this run, or delete the file to restart.")
+    model.load_state_dict(state["model"])
+    generator.set_state(state["generator"].cpu() if generator.device.type == "cpu"
+                        else state["generator"])
+    history.records.extend(dict(r) for r in state["history"])
+    return state["run"], int(state["epoch"])

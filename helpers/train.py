@@ -1,4 +1,5 @@
-"""(Stochastic) gradient descent on a finite sum, with recorded metrics.
+"""The book's one trainer: (stochastic) gradient descent on a finite sum, with recorded metrics,
+a step-size schedule, and checkpoints that resume to the same bits.
 
 All four papers analyse plain (S)GD on ``F(w) = (1/n) Σ_i ℓ(f(x_i; w), y_i)`` with a constant
 step size (Sankararaman et al., eq. (1) and Theorem 3.1; Li & Liang, Section 3; Oymak &
@@ -7,11 +8,26 @@ implements exactly that update, ``w ← w − η_t ∇_w (1/b) Σ_{i∈B_t} ℓ_
 parameters of a model (parameters with ``requires_grad=False`` are the papers' fixed layers).
 Minibatches are drawn without replacement within an epoch and reshuffled each epoch, from an
 explicit generator. The device is taken from the model's parameters.
+
+:func:`train` counts either ``steps`` (updates) or ``epochs`` (``n // batch_size`` updates
+each, recorded once per epoch); with ``checkpoint=path`` (epochs only) it saves the model, the
+generator and the history after every epoch, with a fingerprint of the run
+(:mod:`helpers.checkpoint`), and a repeated call resumes from the last finished epoch. A family
+of models trained side by side (widths, seeds, a grid of networks) is one model whose
+per-example loss sums the members' losses: the gradient of the sum is every member's own
+gradient, and ``lr_scale`` gives each parameter entry its own multiplier of the step size.
+
+Two batched engines are not written with :func:`train`, because the loop itself is what they
+study or what makes them fast: :func:`helpers.gradient_confusion.glm_sgd` (exact single-sample
+SGD chains of Theorems 3.1-3.2 with the confusion recorded along the path) and
+:func:`helpers.oymak_soltanolkotabi.gd_batched` (hand-derived gradients and per-network stopping
+for the phase diagrams of Figure 2).
 """
 
 from __future__ import annotations
 
 import bisect
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +36,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from . import checkpoint as _ckpt
 from ._validate import (
     check_generator,
     check_int,
@@ -97,8 +114,7 @@ def multistep(milestones: Sequence[int], factor: float) -> Callable[[int], float
     Returns
     -------
     callable
-        ``step -> multiplier``, to pass as ``schedule`` to :func:`train` or
-        :func:`helpers.checkpoint.train_resumable`.
+        ``step -> multiplier``, to pass as ``schedule`` to :func:`train`.
 
     Examples
     --------
@@ -133,14 +149,46 @@ def _mean_loss(model: torch.nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torc
     return losses.mean()
 
 
+def _check_lr_scale(lr_scale: object, model: torch.nn.Module,
+                    params: dict[str, torch.nn.Parameter]) -> dict[str, torch.Tensor]:
+    if lr_scale is None:
+        return {}
+    if not isinstance(lr_scale, Mapping):
+        raise TypeError("lr_scale must be a mapping from parameter names to tensors, got "
+                        f"{type(lr_scale).__name__}")
+    out = {}
+    for name, scale in lr_scale.items():
+        if name not in params:
+            raise ValueError(f"lr_scale names {name!r}, which is not a trainable parameter of "
+                             f"the model (they are {sorted(params)})")
+        scale = check_tensor(scale, f"lr_scale[{name!r}]", floating=True)
+        try:
+            torch.broadcast_shapes(scale.shape, params[name].shape)
+        except RuntimeError as err:
+            raise ValueError(f"lr_scale[{name!r}] has shape {tuple(scale.shape)}, which does not"
+                             f" broadcast to the parameter's {tuple(params[name].shape)}") from err
+        if bool((scale < 0).any()):
+            raise ValueError(f"lr_scale[{name!r}] must be non-negative")
+        out[name] = scale
+    return out
+
+
 def train(model: torch.nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor, *,
-          lr: float, steps: int, batch_size: int | None = None,
-          generator: torch.Generator | None = None,
-          schedule: Callable[[int], float] | None = None, record_every: int = 1,
+          lr: float, steps: int | None = None, epochs: int | None = None,
+          batch_size: int | None = None, generator: torch.Generator | None = None,
+          schedule: Callable[[int], float] | None = None,
+          lr_scale: Mapping[str, torch.Tensor] | None = None,
+          record_every: int | None = None, record_steps: Sequence[int] | None = None,
           metrics: Mapping[str, Callable[[torch.nn.Module], float]] | None = None,
-          progress: bool = False, record_initial: bool = True,
-          eval_batch_size: int | None = None) -> History:
-    """Run ``steps`` updates of (stochastic) gradient descent on the mean loss, in place.
+          progress: bool = False, record_initial: bool | None = None,
+          eval_batch_size: int | None = None, checkpoint: str | os.PathLike | None = None,
+          max_epochs_this_call: int | None = None) -> History:
+    """Run (stochastic) gradient descent on the mean loss, in place, and record metrics.
+
+    The update is ``w <- w - lr * schedule(t) * lr_scale * (1/b) sum_{i in B_t} grad l_i(w)``
+    on the trainable parameters, with minibatches drawn without replacement within an epoch
+    and reshuffled every epoch (the ``n mod b`` examples left at the end of an epoch are
+    skipped).
 
     Parameters
     ----------
@@ -148,57 +196,80 @@ def train(model: torch.nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Ten
         Trained in place; only parameters with ``requires_grad=True`` move.
     loss_fn : callable
         ``loss_fn(outputs, targets) -> Tensor (n,)`` of per-example losses
-        (see :mod:`helpers.losses`).
+        (:data:`helpers.losses.LossFn`). For a family of models, the sum of the members' losses.
     X : Tensor (n, ...)
         Inputs, on the model's device.
     y : Tensor (n, ...)
         Targets.
     lr : float
-        Constant step size ``η > 0`` (multiplied by ``schedule(step)`` when given).
-    steps : int
-        Number of updates (``0`` only records the initial point).
+        Step size ``η > 0``.
+    steps, epochs : int
+        Exactly one: the number of updates, or of epochs of ``n // batch_size`` updates (at
+        least one epoch's worth of examples is needed). ``steps=0`` only records the start.
     batch_size : int, optional
         Minibatch size ``b``; ``None`` (or ``n``) gives full-batch gradient descent.
     generator : torch.Generator, optional
         Required when ``batch_size < n``: draws the minibatch order.
     schedule : callable, optional
-        ``step -> multiplier`` of the step size, e.g. :func:`step_decay`.
-    record_every : int, default 1
-        Record metrics every this many steps (and always at the last step, and at step 0
-        unless ``record_initial=False``).
+        ``t -> multiplier`` of the step size at the run's global update count ``t`` (e.g.
+        :func:`multistep`).
+    lr_scale : mapping of str to Tensor, optional
+        Per-entry multipliers of the step size for named parameters (broadcast to the
+        parameter's shape), e.g. Li & Liang's step ``c/m`` for each width of a family.
+    record_every : int, optional
+        Steps mode: record every this many steps (default 1; and always at the last step, and
+        at step 0 unless ``record_initial=False``). Epochs mode records once per epoch.
+    record_steps : sequence of int, optional
+        Steps mode: record exactly at these steps instead (``0`` records the start).
     metrics : mapping of str to callable, optional
-        Extra metrics ``model -> float`` recorded alongside the loss.
+        Extra metrics ``model -> float`` recorded alongside the loss; a metric may return a
+        mapping of floats instead, recorded as columns ``"name.key"`` (e.g. one per member of
+        a family).
     progress : bool, default False
-        Show a tqdm progress bar (leave off in committed notebooks).
-    record_initial : bool, default True
-        Record the starting point (step 0). ``False`` skips that evaluation, e.g. when the
-        caller already knows it (:func:`helpers.checkpoint.train_resumable`, epoch by epoch).
+        A tqdm progress bar (over steps, or over epochs).
+    record_initial : bool, optional
+        Record the starting point (step 0): default True in steps mode, False in epochs mode.
     eval_batch_size : int, optional
         Evaluate the recorded full-training-set loss in chunks of this many examples (memory:
         a full-scale training set does not fit through one forward pass). ``None``: one pass.
         For a model whose per-example outputs do not depend on the rest of the batch the
         result is the same up to float rounding; a batch-norm layer in training mode
         normalises each chunk with that chunk's statistics.
+    checkpoint : str or PathLike, optional
+        Epochs mode: save the run after every epoch to this file (atomic, verified, with a
+        fingerprint of everything that determines the run, see :mod:`helpers.checkpoint`),
+        and resume from it when it exists: an interrupted run continues from its last
+        finished epoch and ends with bit-for-bit the weights of an uninterrupted run. A
+        checkpoint of a different run (another ``lr``, schedule, data, model, loss, ...) is
+        refused with :class:`helpers.checkpoint.CheckpointError` naming what differs.
+    max_epochs_this_call : int, optional
+        Epochs mode: stop after this many new epochs (as an interruption would).
 
     Returns
     -------
     History
+        Steps mode: records with ``step``, ``loss`` (mean over the whole training set),
+        ``lr`` (step size of the next update) and the metrics. Epochs mode: one record per
+        finished epoch, with ``epoch`` too, including epochs finished before a resume.
 
     Notes
     -----
     Recording does not change the model: the buffers (e.g. batch-norm running statistics,
     which a training-mode forward pass updates) are restored after the loss and the metrics
-    are evaluated, so the weights and buffers after training do not depend on
-    ``record_every``.
+    are evaluated, so the weights and buffers after training do not depend on the cadence of
+    the records. Each recorded loss is evaluated once.
 
     References
     ----------
-    Sankararaman et al., eq. (1)–(2) (SGD on a finite sum); Oymak & Soltanolkotabi, eq. (1.2).
+    Sankararaman et al., eq. (1)–(2) (SGD on a finite sum); Oymak & Soltanolkotabi, eq. (1.2);
+    Li & Liang, Section 3 (SGD, step ``c/m``); Allen-Zhu, Li & Song, Theorems 1 and 2.
 
     Examples
     --------
-    >>> import torch
+    >>> import tempfile, torch
+    >>> from pathlib import Path
     >>> from helpers.losses import squared_loss
+    >>> from helpers.rng import make_generator
     >>> from helpers.train import train
     >>> model = torch.nn.Linear(3, 1, bias=False).double()
     >>> _ = torch.nn.init.zeros_(model.weight)
@@ -207,6 +278,26 @@ def train(model: torch.nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Ten
     >>> history = train(model, squared_loss, X, y, lr=1.0, steps=200)
     >>> round(history.final("loss"), 8)
     0.0
+
+    Epochs with a checkpoint: a second call with the same arguments resumes (here: finds the
+    run finished).
+
+    >>> path = Path(tempfile.mkdtemp()) / "run.ckpt"
+    >>> X4, y4 = torch.eye(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64)
+    >>> def fresh():
+    ...     return torch.nn.Linear(4, 1, bias=False).double()
+    >>> torch.manual_seed(0) and None
+    >>> m = fresh(); w0 = m.state_dict()
+    >>> h = train(m, squared_loss, X4, y4, lr=0.5, epochs=3, batch_size=2,
+    ...           generator=make_generator(0), checkpoint=path, schedule=multistep([4], 0.1))
+    >>> [(r["epoch"], round(r["lr"], 3)) for r in h.records]     # /10 from global step 4
+    [(1, 0.5), (2, 0.05), (3, 0.05)]
+    >>> m2 = fresh(); m2.load_state_dict(w0)
+    <All keys matched successfully>
+    >>> h2 = train(m2, squared_loss, X4, y4, lr=0.5, epochs=3, batch_size=2,
+    ...            generator=make_generator(0), checkpoint=path, schedule=multistep([4], 0.1))
+    >>> torch.equal(m2.weight, m.weight), len(h2.records)
+    (True, 3)
     """
     check_module(model)
     if not callable(loss_fn):
@@ -215,79 +306,195 @@ def train(model: torch.nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Ten
     check_tensor(y, "y")
     check_same_length(X, y, "X", "y")
     lr = check_real(lr, "lr", minimum=0.0, strict_min=True)
-    steps = check_int(steps, "steps", minimum=0)
-    record_every = check_int(record_every, "record_every", minimum=1)
-    if not isinstance(record_initial, bool):
-        raise TypeError(f"record_initial must be a bool, got {record_initial!r}")
-    if eval_batch_size is not None:
-        eval_batch_size = check_int(eval_batch_size, "eval_batch_size", minimum=1)
+    if (steps is None) == (epochs is None):
+        raise ValueError("give exactly one of steps (updates) and epochs, got "
+                         f"steps={steps!r}, epochs={epochs!r}")
     n = X.shape[0]
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1, maximum=n)
-    stochastic = batch_size is not None and batch_size < n
+    b = n if batch_size is None else batch_size
+    stochastic = b < n
     if stochastic:
         check_generator(generator, device=X.device)
     if schedule is not None and not callable(schedule):
         raise TypeError(f"schedule must be callable (step -> multiplier), got {schedule!r}")
+    if eval_batch_size is not None:
+        eval_batch_size = check_int(eval_batch_size, "eval_batch_size", minimum=1)
+    if record_initial is not None and not isinstance(record_initial, bool):
+        raise TypeError(f"record_initial must be a bool, got {record_initial!r}")
     metrics = dict(metrics or {})
     for name, fn in metrics.items():
         if not callable(fn):
             raise TypeError(f"metrics[{name!r}] must be callable (model -> float), got {fn!r}")
-
-    params = [p for p in model.parameters() if p.requires_grad]
+    params = {name: p for name, p in model.named_parameters() if p.requires_grad}
     if not params:
         raise ValueError("model has no trainable parameters (all have requires_grad=False)")
+    scales = _check_lr_scale(lr_scale, model, params)
+    if epochs is None:
+        steps = check_int(steps, "steps", minimum=0)
+        for name, value in (("checkpoint", checkpoint),
+                            ("max_epochs_this_call", max_epochs_this_call)):
+            if value is not None:
+                raise ValueError(f"{name} needs epochs=..., not steps=...")
+        if record_steps is not None and record_every is not None:
+            raise ValueError("give record_every or record_steps, not both")
+        marks = None
+        if record_steps is not None:
+            marks = sorted({check_int(s, "record_steps[...]", minimum=0, maximum=steps)
+                            for s in record_steps})
+        record_every = check_int(1 if record_every is None else record_every, "record_every",
+                                 minimum=1)
+        return _train_steps(model, loss_fn, X, y, lr=lr, steps=steps, b=b,
+                            generator=generator, schedule=schedule, scales=scales,
+                            record_every=record_every, marks=marks, metrics=metrics,
+                            progress=progress,
+                            record_initial=True if record_initial is None else record_initial,
+                            eval_batch_size=eval_batch_size, params=params)
+    epochs = check_int(epochs, "epochs", minimum=1)
+    for name, value in (("record_every", record_every), ("record_steps", record_steps)):
+        if value is not None:
+            raise ValueError(f"{name} is for steps mode; epochs mode records once per epoch")
+    if max_epochs_this_call is not None:
+        max_epochs_this_call = check_int(max_epochs_this_call, "max_epochs_this_call",
+                                         minimum=1)
+    return _train_epochs(model, loss_fn, X, y, lr=lr, epochs=epochs, b=b, generator=generator,
+                         schedule=schedule, scales=scales, metrics=metrics, progress=progress,
+                         record_initial=bool(record_initial),
+                         eval_batch_size=eval_batch_size, params=params,
+                         checkpoint=checkpoint, max_epochs_this_call=max_epochs_this_call)
 
-    def rate(step: int) -> float:
-        mult = 1.0 if schedule is None else float(schedule(step))
-        if not np.isfinite(mult) or mult < 0:
-            raise ValueError(f"schedule({step}) must be a finite non-negative number, got {mult}")
-        return lr * mult
 
-    def record(step: int) -> None:
+class _Stepper:
+    """The SGD loop shared by both modes: minibatch order, updates and records."""
+
+    def __init__(self, model, loss_fn, X, y, *, lr, b, generator, scales, metrics,
+                 eval_batch_size, params, history):
+        self.model, self.loss_fn, self.X, self.y = model, loss_fn, X, y
+        self.lr, self.b, self.generator, self.scales = lr, b, generator, scales
+        self.metrics, self.eval_batch_size, self.history = metrics, eval_batch_size, history
+        self.names, self.params = list(params), list(params.values())
+        self.n = X.shape[0]
+        self.order = torch.arange(self.n, device=X.device)
+        self.cursor = self.n      # forces a fresh permutation at the first stochastic step
+
+    def new_epoch(self) -> None:
+        self.cursor = self.n
+
+    def record(self, step: int, lr: float, epoch: int | None = None) -> None:
+        """Append ``{step, loss, lr, *metrics[, epoch]}`` (the loss over the training set)."""
         # a training-mode forward pass updates batch-norm running statistics: restore every
         # buffer afterwards, so that recording never changes the model
-        saved = [(b, b.detach().clone()) for b in model.buffers()]
+        model = self.model
+        saved = [(buf, buf.detach().clone()) for buf in model.buffers()]
         try:
             with torch.no_grad():
                 row = {"step": step,
-                       "loss": float(_mean_loss(model, loss_fn, X, y, eval_batch_size)),
-                       "lr": rate(step)}
-            for name, fn in metrics.items():
-                row[name] = float(fn(model))
+                       "loss": float(_mean_loss(model, self.loss_fn, self.X, self.y,
+                                                self.eval_batch_size)),
+                       "lr": lr}
+            for name, fn in self.metrics.items():
+                value = fn(model)
+                if isinstance(value, Mapping):        # several numbers: "name.key" columns
+                    for key, v in value.items():
+                        row[f"{name}.{key}"] = float(v)
+                else:
+                    row[name] = float(value)
         finally:
             with torch.no_grad():
                 for buffer, value in saved:
                     buffer.copy_(value)
-        history.records.append(row)
+        if epoch is not None:
+            row["epoch"] = epoch
+        self.history.records.append(row)
 
-    history = History()
-    order = torch.arange(n, device=X.device)
-    cursor = n  # forces a fresh permutation at the first stochastic step
-    if record_initial:
-        record(0)
-    for step in tqdm(range(steps), disable=not progress, desc="training", leave=False):
-        if stochastic:
-            if cursor + batch_size > n:
-                order = torch.randperm(n, generator=generator, device=X.device)
-                cursor = 0
-            idx = order[cursor:cursor + batch_size]
-            cursor += batch_size
-            xb, yb = X[idx], y[idx]
+    def step(self, global_step: int, eta: float) -> None:
+        if self.b < self.n:
+            if self.cursor + self.b > self.n:
+                self.order = torch.randperm(self.n, generator=self.generator,
+                                            device=self.X.device)
+                self.cursor = 0
+            idx = self.order[self.cursor:self.cursor + self.b]
+            self.cursor += self.b
+            xb, yb = self.X[idx], self.y[idx]
         else:
-            xb, yb = X, y
-        loss = _mean_loss(model, loss_fn, xb, yb)
+            xb, yb = self.X, self.y
+        loss = _mean_loss(self.model, self.loss_fn, xb, yb)
         if not torch.isfinite(loss):
             raise FloatingPointError(
-                f"the training loss became {float(loss.detach())} at step {step}; the step size"
-                f" lr={lr} is probably too large for this model"
-            )
-        grads = torch.autograd.grad(loss, params)
-        eta = rate(step)
+                f"the training loss became {float(loss.detach())} at step {global_step}; the"
+                f" step size lr={self.lr} is probably too large for this model")
+        grads = torch.autograd.grad(loss, self.params)
         with torch.no_grad():
-            for p, g in zip(params, grads):
-                p.sub_(eta * g)
+            for name, p, g in zip(self.names, self.params, grads):
+                scale = self.scales.get(name)
+                p.sub_(eta * g if scale is None else eta * scale * g)
+
+
+def _rate(lr: float, schedule, t: int) -> float:
+    mult = 1.0 if schedule is None else float(schedule(t))
+    if not np.isfinite(mult) or mult < 0:
+        raise ValueError(f"schedule({t}) must be a finite non-negative number, got {mult}")
+    return lr * mult
+
+
+def _train_steps(model, loss_fn, X, y, *, lr, steps, b, generator, schedule, scales,
+                 record_every, marks, metrics, progress, record_initial, eval_batch_size,
+                 params) -> History:
+    history = History()
+    run = _Stepper(model, loss_fn, X, y, lr=lr, b=b, generator=generator, scales=scales,
+                   metrics=metrics, eval_batch_size=eval_batch_size, params=params,
+                   history=history)
+
+    def wanted(done: int) -> bool:
+        if marks is not None:
+            return done in marks
+        return done % record_every == 0 or done == steps
+
+    if (0 in marks) if marks is not None else record_initial:
+        run.record(0, _rate(lr, schedule, 0))
+    for step in tqdm(range(steps), disable=not progress, desc="training", leave=False):
+        run.step(step, _rate(lr, schedule, step))
         done = step + 1
-        if done % record_every == 0 or done == steps:
-            record(done)
+        if wanted(done):
+            run.record(done, _rate(lr, schedule, done))
+    return history
+
+
+def _train_epochs(model, loss_fn, X, y, *, lr, epochs, b, generator, schedule, scales,
+                  metrics, progress, record_initial, eval_batch_size, params, checkpoint,
+                  max_epochs_this_call) -> History:
+    n = X.shape[0]
+    per_epoch = n // b
+    multipliers = _ckpt._multipliers(schedule, epochs * per_epoch)
+    history = History()
+    start = 0
+    path = None
+    if checkpoint is not None:
+        path = _ckpt._as_path(checkpoint, "checkpoint")
+        if generator is None:
+            generator = torch.Generator(device=X.device)   # full batch: never drawn from
+        fingerprint = _ckpt._fingerprint(
+            model, loss_fn, X, y, lr=lr, epochs=epochs, batch_size=b, multipliers=multipliers,
+            metrics=metrics, eval_batch_size=eval_batch_size, generator=generator)
+        if path.exists():
+            fingerprint, start = _ckpt._resume(path, fingerprint, model, generator, history)
+    run = _Stepper(model, loss_fn, X, y, lr=lr, b=b, generator=generator, scales=scales,
+                   metrics=metrics, eval_batch_size=eval_batch_size, params=params,
+                   history=history)
+    if record_initial and start == 0:
+        run.record(0, lr * float(multipliers[0]), epoch=0)
+    stop = epochs if max_epochs_this_call is None else min(epochs, start + max_epochs_this_call)
+    for epoch in tqdm(range(start, stop), initial=start, total=epochs, disable=not progress,
+                      desc="epochs"):
+        run.new_epoch()
+        offset = epoch * per_epoch
+        for k in range(per_epoch):
+            run.step(offset + k, lr * float(multipliers[offset + k]))
+        done = offset + per_epoch
+        run.record(done, lr * float(multipliers[done]), epoch=epoch + 1)
+        if path is not None:
+            _ckpt.save_checkpoint(path, {"epoch": epoch + 1, "run": fingerprint,
+                                         "model": model.state_dict(),
+                                         "generator": generator.get_state(),
+                                         "history": history.records})
     return history

@@ -20,9 +20,9 @@ from helpers.checkpoint import (
     CheckpointError,
     load_checkpoint,
     save_checkpoint,
-    train_resumable,
 )
 from helpers.rng import make_generator
+from helpers.train import train
 
 
 class Evil:
@@ -96,19 +96,19 @@ def test_save_rejects_unsafe_state(tmp_path):
 
 def test_resume_is_bit_for_bit(tmp_path):
     model, X, y = _problem()
-    full = train_resumable(model, _squared, X, y, lr=0.05, epochs=6, batch_size=5,
-                           generator=make_generator(1), checkpoint_path=tmp_path / "full.ckpt")
+    full = train(model, _squared, X, y, lr=0.05, epochs=6, batch_size=5,
+                           generator=make_generator(1), checkpoint=tmp_path / "full.ckpt")
     reference = [p.detach().clone() for p in model.parameters()]
 
     model2, _, _ = _problem()
     path = tmp_path / "split.ckpt"
-    first = train_resumable(model2, _squared, X, y, lr=0.05, epochs=6, batch_size=5,
-                            generator=make_generator(1), checkpoint_path=path,
+    first = train(model2, _squared, X, y, lr=0.05, epochs=6, batch_size=5,
+                            generator=make_generator(1), checkpoint=path,
                             max_epochs_this_call=2)
     assert len(first.records) == 2
     model3, _, _ = _problem()  # a fresh process would rebuild the model from scratch
-    resumed = train_resumable(model3, _squared, X, y, lr=0.05, epochs=6, batch_size=5,
-                              generator=make_generator(1), checkpoint_path=path)
+    resumed = train(model3, _squared, X, y, lr=0.05, epochs=6, batch_size=5,
+                              generator=make_generator(1), checkpoint=path)
     for a, b in zip(reference, model3.parameters()):
         assert torch.equal(a, b)
     assert resumed.column("loss").tolist() == full.column("loss").tolist()
@@ -118,25 +118,25 @@ def test_resume_is_bit_for_bit(tmp_path):
 def test_mismatched_run_refused(tmp_path):
     model, X, y = _problem()
     path = tmp_path / "r.ckpt"
-    train_resumable(model, _squared, X, y, lr=0.05, epochs=2, batch_size=4,
-                    generator=make_generator(0), checkpoint_path=path)
+    train(model, _squared, X, y, lr=0.05, epochs=2, batch_size=4,
+                    generator=make_generator(0), checkpoint=path)
     with pytest.raises(CheckpointError, match="belongs to a run"):
-        train_resumable(model, _squared, X, y, lr=0.05, epochs=3, batch_size=4,
-                        generator=make_generator(0), checkpoint_path=path)
+        train(model, _squared, X, y, lr=0.05, epochs=3, batch_size=4,
+                        generator=make_generator(0), checkpoint=path)
 
 
 def test_bad_arguments(tmp_path):
     model, X, y = _problem()
     kwargs = {"lr": 0.1, "epochs": 2, "batch_size": 4, "generator": make_generator(0),
-              "checkpoint_path": tmp_path / "x.ckpt"}
+              "checkpoint": tmp_path / "x.ckpt"}
     with pytest.raises(ValueError, match="epochs"):
-        train_resumable(model, _squared, X, y, **(kwargs | {"epochs": 0}))
+        train(model, _squared, X, y, **(kwargs | {"epochs": 0}))
     with pytest.raises(TypeError, match="generator"):
-        train_resumable(model, _squared, X, y, **(kwargs | {"generator": None}))
-    with pytest.raises(TypeError, match="checkpoint_path"):
-        train_resumable(model, _squared, X, y, **(kwargs | {"checkpoint_path": 1}))
+        train(model, _squared, X, y, **(kwargs | {"generator": None}))
+    with pytest.raises(TypeError, match="checkpoint must be a str"):
+        train(model, _squared, X, y, **(kwargs | {"checkpoint": 1}))
     with pytest.raises(ValueError, match="max_epochs_this_call"):
-        train_resumable(model, _squared, X, y, **(kwargs | {"max_epochs_this_call": 0}))
+        train(model, _squared, X, y, **(kwargs | {"max_epochs_this_call": 0}))
 
 
 SCRIPT = textwrap.dedent(
@@ -144,12 +144,12 @@ SCRIPT = textwrap.dedent(
     import sys, time, torch
     sys.path.insert(0, {tests!r})
     from test_checkpoint import _problem, _squared
-    from helpers.checkpoint import train_resumable
+    from helpers.train import train
     from helpers.rng import make_generator
     model, X, y = _problem()
     slow = {{"sleep": lambda m: time.sleep({sleep}) or 0.0}}
-    train_resumable(model, _squared, X, y, lr=0.05, epochs=6, batch_size=5,
-                    generator=make_generator(1), checkpoint_path={path!r}, metrics=slow)
+    train(model, _squared, X, y, lr=0.05, epochs=6, batch_size=5,
+                    generator=make_generator(1), checkpoint={path!r}, metrics=slow)
     torch.save([p.detach() for p in model.parameters()], {out!r})
     """
 )
@@ -173,8 +173,8 @@ def test_kill_and_resume_subprocess(tmp_path):
     subprocess.run([sys.executable, "-c", SCRIPT.format(tests=tests, sleep=0.0, path=ckpt,
                                                         out=out)], env=env, check=True)
     model, X, y = _problem()
-    train_resumable(model, _squared, X, y, lr=0.05, epochs=6, batch_size=5,
-                    generator=make_generator(1), checkpoint_path=tmp_path / "ref.ckpt")
+    train(model, _squared, X, y, lr=0.05, epochs=6, batch_size=5,
+                    generator=make_generator(1), checkpoint=tmp_path / "ref.ckpt")
     for a, b in zip(model.parameters(), torch.load(out, weights_only=True)):
         assert torch.equal(a.detach(), b)
 
@@ -188,8 +188,8 @@ def test_schedule_resumes_bit_for_bit(tmp_path):
     schedule = multistep([15, 27, 28], 0.3)
     kwargs = {"lr": 0.05, "epochs": 6, "batch_size": 5, "schedule": schedule}
     model, X, y = _problem()
-    full = train_resumable(model, _squared, X, y, generator=make_generator(1),
-                           checkpoint_path=tmp_path / "full.ckpt", **kwargs)
+    full = train(model, _squared, X, y, generator=make_generator(1),
+                           checkpoint=tmp_path / "full.ckpt", **kwargs)
     reference = [p.detach().clone() for p in model.parameters()]
     assert full.column("lr").tolist() == pytest.approx(
         [0.05, 0.05, 0.05 * 0.3, 0.05 * 0.3, 0.05 * 0.3**3, 0.05 * 0.3**3])
@@ -197,15 +197,15 @@ def test_schedule_resumes_bit_for_bit(tmp_path):
     path = tmp_path / "split.ckpt"
     for chunk in (2, 1, 3):          # three sessions, each rebuilding the model from scratch
         fresh, _, _ = _problem()
-        resumed = train_resumable(fresh, _squared, X, y, generator=make_generator(1),
-                                  checkpoint_path=path, max_epochs_this_call=chunk, **kwargs)
+        resumed = train(fresh, _squared, X, y, generator=make_generator(1),
+                                  checkpoint=path, max_epochs_this_call=chunk, **kwargs)
     for a, b in zip(reference, fresh.parameters()):
         assert torch.equal(a, b)
     assert resumed.records == full.records
 
     unscheduled, _, _ = _problem()   # the schedule is really applied
-    train_resumable(unscheduled, _squared, X, y, lr=0.05, epochs=6, batch_size=5,
-                    generator=make_generator(1), checkpoint_path=tmp_path / "plain.ckpt")
+    train(unscheduled, _squared, X, y, lr=0.05, epochs=6, batch_size=5,
+                    generator=make_generator(1), checkpoint=tmp_path / "plain.ckpt")
     assert not torch.equal(next(unscheduled.parameters()), reference[0])
 
 
@@ -214,14 +214,14 @@ def test_schedule_equals_phases_and_plain_train(tmp_path):
     from helpers.train import multistep, train
 
     model, X, y = _problem()         # 32 examples, batch 4: 8 steps per epoch
-    one = train_resumable(model, _squared, X, y, lr=0.05, epochs=6, batch_size=4,
-                          generator=make_generator(2), checkpoint_path=tmp_path / "one.ckpt",
+    one = train(model, _squared, X, y, lr=0.05, epochs=6, batch_size=4,
+                          generator=make_generator(2), checkpoint=tmp_path / "one.ckpt",
                           schedule=multistep([3 * 8, 5 * 8], 0.1))
     phased, _, _ = _problem()
     gen, losses = make_generator(2), []
     for phase, epochs in enumerate((3, 2, 1)):
-        h = train_resumable(phased, _squared, X, y, lr=0.05 * 0.1**phase, epochs=epochs,
-                            batch_size=4, generator=gen, checkpoint_path=tmp_path / f"{phase}")
+        h = train(phased, _squared, X, y, lr=0.05 * 0.1**phase, epochs=epochs,
+                            batch_size=4, generator=gen, checkpoint=tmp_path / f"{phase}")
         losses += h.column("loss").tolist()
     plain, _, _ = _problem()
     train(plain, _squared, X, y, lr=0.05, steps=48, batch_size=4, generator=make_generator(2),
@@ -251,8 +251,8 @@ def test_one_evaluation_per_epoch_and_batchnorm_buffers(tmp_path):
 
     net, calls = bn_model(), []
     net.register_forward_hook(lambda module, inputs, output: calls.append(len(inputs[0])))
-    train_resumable(net, _squared, X, y, lr=0.1, epochs=3, batch_size=8,
-                    generator=make_generator(5), checkpoint_path=tmp_path / "bn.ckpt",
+    train(net, _squared, X, y, lr=0.1, epochs=3, batch_size=8,
+                    generator=make_generator(5), checkpoint=tmp_path / "bn.ckpt",
                     eval_batch_size=16)
     assert calls == [8, 8, 8, 16, 8] * 3     # 3 steps, then the evaluation in chunks 16 + 8
     ref = bn_model()
@@ -266,13 +266,13 @@ def test_one_evaluation_per_epoch_and_batchnorm_buffers(tmp_path):
 def test_bad_schedule_and_eval_batch_size(tmp_path):
     model, X, y = _problem()
     kwargs = {"lr": 0.1, "epochs": 2, "batch_size": 4, "generator": make_generator(0),
-              "checkpoint_path": tmp_path / "x.ckpt"}
+              "checkpoint": tmp_path / "x.ckpt"}
     with pytest.raises(TypeError, match="schedule must be callable"):
-        train_resumable(model, _squared, X, y, schedule=0.1, **kwargs)
+        train(model, _squared, X, y, schedule=0.1, **kwargs)
     with pytest.raises(ValueError, match="eval_batch_size"):
-        train_resumable(model, _squared, X, y, eval_batch_size=0, **kwargs)
+        train(model, _squared, X, y, eval_batch_size=0, **kwargs)
     with pytest.raises(ValueError, match=r"schedule\(11\) must be a finite"):  # global step
-        train_resumable(model, _squared, X, y, schedule=lambda t: -1.0 if t > 10 else 1.0,
+        train(model, _squared, X, y, schedule=lambda t: -1.0 if t > 10 else 1.0,
                         **kwargs)
 
 
@@ -342,8 +342,8 @@ def test_crash_while_saving_an_epoch_resumes_bit_for_bit(tmp_path, monkeypatch):
     the rerun ends with the weights of an uninterrupted run."""
     model, X, y = _problem()
     kwargs = {"lr": 0.05, "epochs": 4, "batch_size": 5}
-    train_resumable(model, _squared, X, y, generator=make_generator(1),
-                    checkpoint_path=tmp_path / "ref.ckpt", **kwargs)
+    train(model, _squared, X, y, generator=make_generator(1),
+                    checkpoint=tmp_path / "ref.ckpt", **kwargs)
     path = tmp_path / "run.ckpt"
     real_replace, calls = os.replace, []
 
@@ -356,14 +356,14 @@ def test_crash_while_saving_an_epoch_resumes_bit_for_bit(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "replace", flaky)
     fresh, _, _ = _problem()
     with pytest.raises(OSError, match="epoch 3"):
-        train_resumable(fresh, _squared, X, y, generator=make_generator(1), checkpoint_path=path,
+        train(fresh, _squared, X, y, generator=make_generator(1), checkpoint=path,
                         **kwargs)
     monkeypatch.setattr(os, "replace", real_replace)
     assert load_checkpoint(path)["epoch"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ref.ckpt", "run.ckpt"]
     fresh, _, _ = _problem()
-    resumed = train_resumable(fresh, _squared, X, y, generator=make_generator(1),
-                              checkpoint_path=path, **kwargs)
+    resumed = train(fresh, _squared, X, y, generator=make_generator(1),
+                              checkpoint=path, **kwargs)
     assert resumed.column("epoch").tolist() == [1, 2, 3, 4]
     for a, b in zip(model.parameters(), fresh.parameters()):
         assert torch.equal(a, b)
@@ -388,16 +388,16 @@ def test_version_1_files_are_refused(tmp_path):
         load_checkpoint(old)
     model, X, y = _problem()
     with pytest.raises(CheckpointError, match="format v1"):
-        train_resumable(model, _squared, X, y, lr=0.05, epochs=2, batch_size=4,
-                        generator=make_generator(0), checkpoint_path=old)
+        train(model, _squared, X, y, lr=0.05, epochs=2, batch_size=4,
+                        generator=make_generator(0), checkpoint=old)
 
 
 def test_checkpoint_without_fingerprint_is_refused(tmp_path):
     path = save_checkpoint(tmp_path / "plain.ckpt", {"epoch": 1, "model": {}})
     model, X, y = _problem()
     with pytest.raises(CheckpointError, match="no run fingerprint"):
-        train_resumable(model, _squared, X, y, lr=0.05, epochs=2, batch_size=4,
-                        generator=make_generator(0), checkpoint_path=path)
+        train(model, _squared, X, y, lr=0.05, epochs=2, batch_size=4,
+                        generator=make_generator(0), checkpoint=path)
 
 
 # --------------------------------------------------------------------------- run fingerprint
@@ -492,12 +492,12 @@ def test_resume_of_a_different_run_is_refused(tmp_path, change):
     model, X, y, kwargs = _variant("none")
     path = tmp_path / "run.ckpt"
     loss_fn = kwargs.pop("loss_fn")
-    train_resumable(model, loss_fn, X, y, checkpoint_path=path, max_epochs_this_call=2, **kwargs)
+    train(model, loss_fn, X, y, checkpoint=path, max_epochs_this_call=2, **kwargs)
     before = path.read_bytes()
     model, X, y, kwargs = _variant(change)
     loss_fn = kwargs.pop("loss_fn")
     with pytest.raises(CheckpointError, match="belongs to a run that differs") as err:
-        train_resumable(model, loss_fn, X, y, checkpoint_path=path, **kwargs)
+        train(model, loss_fn, X, y, checkpoint=path, **kwargs)
     assert re.search(REFUSALS[change], str(err.value)), str(err.value)
     assert path.read_bytes() == before                 # refused before touching anything
 
@@ -505,12 +505,12 @@ def test_resume_of_a_different_run_is_refused(tmp_path, change):
 def test_refusal_lists_every_difference(tmp_path):
     model, X, y, kwargs = _variant("none")
     path = tmp_path / "run.ckpt"
-    train_resumable(model, _squared, X, y, checkpoint_path=path, max_epochs_this_call=1,
+    train(model, _squared, X, y, checkpoint=path, max_epochs_this_call=1,
                     **{k: v for k, v in kwargs.items() if k != "loss_fn"})
     model, X, y, kwargs = _variant("none")
     kwargs |= {"lr": 0.1, "eval_batch_size": 8}
     with pytest.raises(CheckpointError) as err:
-        train_resumable(model, _squared_copy, X, y, checkpoint_path=path,
+        train(model, _squared_copy, X, y, checkpoint=path,
                         **{k: v for k, v in kwargs.items() if k != "loss_fn"})
     message = str(err.value)
     assert all(word in message for word in ("lr (", "eval_batch_size (", "loss_fn ("))
@@ -524,21 +524,21 @@ def test_equivalent_calls_resume(tmp_path):
     that still resumes (the checkpoint keeps the run's own start)."""
     model, X, y = _problem()
     kwargs = {"lr": 0.05, "epochs": 4, "batch_size": 5}
-    reference = train_resumable(model, _squared, X, y, generator=make_generator(1),
-                                checkpoint_path=tmp_path / "r.ckpt", **kwargs)
+    reference = train(model, _squared, X, y, generator=make_generator(1),
+                                checkpoint=tmp_path / "r.ckpt", **kwargs)
     path = tmp_path / "run.ckpt"
     fresh, _, _ = _problem()
-    train_resumable(fresh, _squared, X, y, generator=make_generator(1), checkpoint_path=path,
+    train(fresh, _squared, X, y, generator=make_generator(1), checkpoint=path,
                     max_epochs_this_call=1, **kwargs)
     again, _, _ = _problem()
     gen = make_generator(1)
-    train_resumable(again, _squared, X, y, generator=gen, checkpoint_path=path,
+    train(again, _squared, X, y, generator=gen, checkpoint=path,
                     max_epochs_this_call=1, schedule=lambda t: 1.0, eval_batch_size=32, **kwargs)
-    train_resumable(again, _squared, X, y, generator=gen, checkpoint_path=path,
+    train(again, _squared, X, y, generator=gen, checkpoint=path,
                     max_epochs_this_call=1, **kwargs)          # same objects, continuing
     last, _, _ = _problem()                                    # a fresh process again
-    resumed = train_resumable(last, _squared, X, y, generator=make_generator(1),
-                              checkpoint_path=path, **kwargs)
+    resumed = train(last, _squared, X, y, generator=make_generator(1),
+                              checkpoint=path, **kwargs)
     assert resumed.records == reference.records
     for a, b in zip(model.parameters(), last.parameters()):
         assert torch.equal(a, b)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from helpers.losses import squared_loss
 from helpers.rng import make_generator
 from helpers.train import History, multistep, step_decay, train
 
@@ -218,3 +219,72 @@ def test_recording_does_not_change_a_batchnorm_model(gen):
         assert torch.equal(a[key], b[key]), key
     assert int(a["1.num_batches_tracked"]) == 6      # the six SGD steps only
     assert ha.final("loss") == hb.final("loss")
+
+
+# --------------------------------------------------------------------------- one trainer
+
+def _tiny(gen):
+    X = torch.randn(12, 3, generator=gen, dtype=torch.float64)
+    y = torch.randn(12, generator=gen, dtype=torch.float64)
+    model = torch.nn.Linear(3, 1, bias=False).double()
+    with torch.no_grad():
+        model.weight.copy_(torch.randn(1, 3, generator=gen, dtype=torch.float64))
+    return model, X, y
+
+
+def test_epochs_mode_is_steps_mode_recorded_per_epoch(gen):
+    import copy
+    model, X, y = _tiny(gen)
+    twin = copy.deepcopy(model)
+    sched = multistep([5], 0.5)
+    a = train(model, squared_loss, X, y, lr=0.1, epochs=3, batch_size=5,
+              generator=make_generator(3), schedule=sched)
+    b = train(twin, squared_loss, X, y, lr=0.1, steps=6, batch_size=5,
+              generator=make_generator(3), schedule=sched, record_every=2,
+              record_initial=False)
+    assert torch.equal(model.weight, twin.weight)        # 12 // 5 = 2 updates per epoch
+    assert [r["step"] for r in a.records] == [r["step"] for r in b.records] == [2, 4, 6]
+    assert [r["epoch"] for r in a.records] == [1, 2, 3]
+    assert a.column("loss").tolist() == b.column("loss").tolist()
+    assert list(a.records[0]) == ["step", "loss", "lr", "epoch"]
+
+
+def test_record_steps_records_exactly_there(gen):
+    model, X, y = _tiny(gen)
+    h = train(model, squared_loss, X, y, lr=0.1, steps=10, record_steps=[0, 3, 10])
+    assert h.column("step").tolist() == [0, 3, 10]
+
+
+def test_lr_scale_is_a_per_entry_step_size(gen):
+    import copy
+    model, X, y = _tiny(gen)
+    a, b = copy.deepcopy(model), copy.deepcopy(model)
+    scale = torch.tensor([[1.0, 0.5, 0.0]], dtype=torch.float64)
+    train(a, squared_loss, X, y, lr=0.1, steps=1, lr_scale={"weight": scale})
+    loss = squared_loss(b(X), y).mean()
+    (g,) = torch.autograd.grad(loss, [b.weight])
+    torch.testing.assert_close(a.weight, b.weight - 0.1 * scale * g, rtol=0, atol=1e-15)
+    assert a.weight[0, 2] == model.weight[0, 2]          # zero scale: frozen entry
+
+
+def test_one_trainer_bad_arguments(gen, tmp_path):
+    model, X, y = _tiny(gen)
+    with pytest.raises(ValueError, match="exactly one of steps"):
+        train(model, squared_loss, X, y, lr=0.1)
+    with pytest.raises(ValueError, match="exactly one of steps"):
+        train(model, squared_loss, X, y, lr=0.1, steps=2, epochs=2)
+    with pytest.raises(ValueError, match="checkpoint needs epochs"):
+        train(model, squared_loss, X, y, lr=0.1, steps=2, checkpoint=tmp_path / "c")
+    with pytest.raises(ValueError, match="record_every is for steps mode"):
+        train(model, squared_loss, X, y, lr=0.1, epochs=2, record_every=1)
+    with pytest.raises(ValueError, match="record_every or record_steps"):
+        train(model, squared_loss, X, y, lr=0.1, steps=2, record_every=1, record_steps=[1])
+    with pytest.raises(ValueError, match="record_steps"):
+        train(model, squared_loss, X, y, lr=0.1, steps=2, record_steps=[3])
+    with pytest.raises(ValueError, match="not a trainable parameter"):
+        train(model, squared_loss, X, y, lr=0.1, steps=1, lr_scale={"bias": torch.ones(1)})
+    with pytest.raises(ValueError, match="does not broadcast"):
+        train(model, squared_loss, X, y, lr=0.1, steps=1,
+              lr_scale={"weight": torch.ones(2, dtype=torch.float64)})
+    with pytest.raises(TypeError, match="lr_scale must be a mapping"):
+        train(model, squared_loss, X, y, lr=0.1, steps=1, lr_scale=[1.0])

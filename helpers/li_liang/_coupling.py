@@ -39,6 +39,7 @@ import pandas as pd
 import torch
 
 from .._validate import check_generator, check_int, check_real, check_tensor
+from ..train import train
 
 __all__ = [
     "relu_network",
@@ -581,6 +582,34 @@ def _check_widths(widths: object) -> tuple[int, ...]:
     return out
 
 
+_SWEEP_FIELDS = ("loss", "train_accuracy", "test_accuracy", "pattern_change",
+                 "uncoupled_neurons", "relative_distance")
+
+
+class _WidthFamily(torch.nn.Module):
+    """Li & Liang's networks of several widths side by side: one trainable ``W`` of shape
+    ``(sum m, d)`` (the hidden layers stacked) and a fixed block matrix ``A`` holding each
+    width's output weights, so that ``forward`` returns the logits of every width,
+    shape ``(n, J, k)``."""
+
+    def __init__(self, W0: torch.Tensor, A: torch.Tensor, J: int, k: int) -> None:
+        super().__init__()
+        self.W = torch.nn.Parameter(W0.clone())
+        self.register_buffer("A", A)
+        self.J, self.k = J, k
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (torch.relu(x @ self.W.T) @ self.A).reshape(-1, self.J, self.k)
+
+
+def _family_cross_entropy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-example sum over the widths of the cross-entropy losses: its gradient with respect
+    to the rows of one width is that width's own gradient."""
+    n, J, k = out.shape
+    return torch.nn.functional.cross_entropy(
+        out.reshape(-1, k), y.repeat_interleave(J), reduction="none").reshape(n, J).sum(1)
+
+
 def train_widths(X: torch.Tensor, y: torch.Tensor, widths: Sequence[int], *, num_classes: int,
                  lr_times_m: float, steps: int, batch_size: int, generator: torch.Generator,
                  X_test: torch.Tensor | None = None, y_test: torch.Tensor | None = None,
@@ -594,8 +623,10 @@ def train_widths(X: torch.Tensor, y: torch.Tensor, widths: Sequence[int], *, num
     within an epoch and reshuffled every epoch (the ``n mod B`` examples left at the end of an
     epoch are skipped); this is Section 7's protocol (``T B`` may exceed ``n``), and with
     ``n >= T B`` it is the one-pass SGD of Section 3. The hidden layers of all
-    widths are concatenated into one ``(sum m, d)`` matrix, so a step costs two matrix
-    products whatever the number of widths.
+    widths are concatenated into one ``(sum m, d)`` matrix trained by :func:`helpers.train.train`
+    (one family model whose loss is the sum of the widths' losses, with the step ``c/m`` of each
+    width as a per-row ``lr_scale``), so a step costs two matrix products whatever the number of
+    widths.
 
     Metrics are recorded at ``record_steps`` (default ``0`` and ``steps``); the activation
     pattern is compared with the initial one on the test inputs if given, else on ``X``.
@@ -671,64 +702,54 @@ def train_widths(X: torch.Tensor, y: torch.Tensor, widths: Sequence[int], *, num
 
     nets = [TwoLayerNet(d, m, generator=generator, variant="li-liang", num_outputs=k,
                         dtype=X.dtype) for m in widths]
-    W = torch.cat([net.hidden_weights.detach() for net in nets]).clone()
-    W0 = W.clone()
-    M = W.shape[0]
+    W0 = torch.cat([net.hidden_weights.detach() for net in nets]).clone()
     J = len(widths)
     bounds = torch.tensor((0,) + widths, device=X.device).cumsum(0)
     block = torch.repeat_interleave(torch.arange(J, device=X.device),
                                     torch.tensor(widths, device=X.device))
     # A[r, j k + i] = a_{i,r} if neuron r belongs to width j: f = relu(X W^T) A
-    A = torch.zeros(M, J * k, dtype=X.dtype, device=X.device)
+    A = torch.zeros(W0.shape[0], J * k, dtype=X.dtype, device=X.device)
     a_all = torch.cat([net.output_weights for net in nets], dim=1)        # (k, M)
     cols = block[:, None] * k + torch.arange(k, device=X.device)[None, :]
     A.scatter_(1, cols, a_all.T)
-    lr = torch.cat([torch.full((m,), c / m, dtype=X.dtype, device=X.device) for m in widths])
+    family = _WidthFamily(W0, A, J, k)
+    step_size = torch.cat([torch.full((m,), c / m, dtype=X.dtype, device=X.device)
+                           for m in widths])[:, None]                   # eta_j = c / m_j
     probe = X if X_test is None else X_test
-    probe_pattern0 = probe @ W0.T >= 0
+    probe_pattern0 = probe @ W0.T > 0
 
-    def logits(inputs: torch.Tensor) -> torch.Tensor:
-        return (torch.relu(inputs @ W.T) @ A).reshape(-1, J, k)
-
-    rows: list[dict] = []
-
-    def snapshot(step: int) -> None:
-        out = logits(X)
+    @torch.no_grad()
+    def snapshot(model: _WidthFamily) -> dict[str, float]:
+        W = model.W.detach()
+        out = model(X)
         loss = torch.nn.functional.cross_entropy(
             out.reshape(-1, k), y.repeat_interleave(J), reduction="none").reshape(n, J).mean(0)
         train_acc = (out.argmax(2) == y[:, None]).double().mean(0)
         if X_test is not None:
-            test_acc = (logits(X_test).argmax(2) == y_test[:, None]).double().mean(0)
-        changed = (probe @ W.T >= 0) != probe_pattern0
+            test_acc = (model(X_test).argmax(2) == y_test[:, None]).double().mean(0)
+        changed = (probe @ W.T > 0) != probe_pattern0
+        values = {}
         for j, m in enumerate(widths):
             lo, hi = int(bounds[j]), int(bounds[j + 1])
             ch = changed[:, lo:hi]
             dist = torch.linalg.norm(W[lo:hi] - W0[lo:hi]) / torch.linalg.norm(W0[lo:hi])
-            rows.append({
-                "step": step, "m": m, "loss": float(loss[j]),
-                "train_accuracy": float(train_acc[j]),
-                "test_accuracy": float(test_acc[j]) if X_test is not None else math.nan,
-                "pattern_change": float(ch.double().mean()),
-                "uncoupled_neurons": float(ch.any(dim=0).double().mean()),
-                "relative_distance": float(dist)})
+            values |= {f"{m}.loss": float(loss[j]), f"{m}.train_accuracy": float(train_acc[j]),
+                       f"{m}.test_accuracy": (float(test_acc[j]) if X_test is not None
+                                              else math.nan),
+                       f"{m}.pattern_change": float(ch.double().mean()),
+                       f"{m}.uncoupled_neurons": float(ch.any(dim=0).double().mean()),
+                       f"{m}.relative_distance": float(dist)}
+        return values
 
-    order = torch.empty(0, dtype=torch.long, device=X.device)
-    for t in range(steps + 1):
-        if t in record:
-            snapshot(t)
-        if t == steps:
-            break
-        if order.numel() < B:
-            order = torch.randperm(n, generator=generator, device=X.device)
-        idx, order = order[:B], order[B:]
-        xb, yb = X[idx], y[idx]
-        pre = xb @ W.T                                                   # (B, M)
-        out = (torch.relu(pre) @ A).reshape(B, J, k)
-        resid = torch.softmax(out, dim=2)
-        resid[torch.arange(B, device=X.device), :, yb] -= 1.0            # o - e_y
-        coeff = (resid.reshape(B, J * k) @ A.T) * (pre >= 0).to(X.dtype)  # (B, M)
-        W -= lr[:, None] * (coeff.T @ xb) / B
-
+    history = train(family, _family_cross_entropy, X, y, lr=1.0, steps=steps, batch_size=B,
+                    generator=generator, lr_scale={"W": step_size}, record_steps=sorted(record),
+                    metrics={"width": snapshot})
+    rows = []
+    for rec in history.records:
+        for m in widths:
+            rows.append({"step": rec["step"], "m": m}
+                        | {f: rec[f"width.{m}.{f}"] for f in _SWEEP_FIELDS})
+    W = family.W.detach()
     init = {m: W0[int(bounds[j]):int(bounds[j + 1])].clone() for j, m in enumerate(widths)}
     final = {m: W[int(bounds[j]):int(bounds[j + 1])].clone() for j, m in enumerate(widths)}
     outs = {m: net.output_weights.clone() for m, net in zip(widths, nets)}
