@@ -37,7 +37,9 @@ they are then overwritten by the checkpoint. Comparing them, although they do no
 the resumed computation, is what detects a changed initialisation seed. Not covered:
 the *code* of the loss, the metrics, the schedule and the model's ``forward`` (only their
 names, values and configuration are fingerprinted); after changing code, delete the
-checkpoints.
+checkpoints. Cost per call: one SHA-256 pass over ``X``, ``y`` and the weights (through a
+CPU copy for GPU tensors; 1.4 s for the 586 MiB of CIFAR-10 in float32 on one CPU core,
+measured) and one evaluation of the schedule per global step.
 
 Format: version 2 (``MAGIC``). Version-1 files (written before run fingerprints existed) are
 refused with a message saying so: without a fingerprint a resume cannot be checked, and the

@@ -167,21 +167,68 @@ def _model_output(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def _gram_tolerance(dtype: torch.dtype) -> float:
+    r"""Relative tolerance :math:`\tau = \sqrt{\varepsilon}` of the Gram checks for ``dtype``.
+
+    Documented in :func:`cosine_matrix`.
+    """
+    return math.sqrt(torch.finfo(dtype).eps)
+
+
 def _check_gram(gram: object, name: str = "gram") -> torch.Tensor:
-    r"""Square, floating, finite, symmetric matrix with a non-negative diagonal."""
+    r"""Check that ``gram`` is a Gram matrix :math:`G_{ij} = \langle g_i, g_j\rangle` up to
+    round-off, with :math:`\tau` = ``_gram_tolerance(gram.dtype)`` and
+    :math:`s_i = \max(\sqrt{G_{ii}}, \sqrt{t})` (:math:`t`: the smallest normal number of the
+    dtype, below which a squared norm has no relative precision left):
+
+    1. square, floating, finite;
+    2. diagonal :math:`G_{ii} \ge -\tau \max_k G_{kk}` (squared norms);
+    3. symmetric: :math:`|G_{ij} - G_{ji}| \le \tau s_i s_j`;
+    4. Cauchy-Schwarz: :math:`|G_{ij}| \le (1 + \tau) s_i s_j`;
+    5. positive semidefinite: :math:`\lambda_{\min}(\frac12(G + G^\top)) \ge -\tau\sum_k s_k^2`
+       (a shifted Cholesky factorisation in float64; the eigenvalue only for the message).
+
+    Errors name the argument, the check and the measured violation. The checks run in float64,
+    whatever the dtype of ``gram``, which is returned unchanged.
+    """
     gram = check_tensor(gram, name, ndim=2, floating=True)
     n = gram.shape[0]
     if gram.shape[1] != n:
         raise ValueError(f"{name} must be a square (n, n) matrix, got shape {tuple(gram.shape)}")
-    scale = float(gram.abs().max())
-    tol = math.sqrt(torch.finfo(gram.dtype).eps) * max(scale, torch.finfo(gram.dtype).tiny)
-    asym = float((gram - gram.T).abs().max())
-    if asym > tol:
-        raise ValueError(f"{name} must be symmetric (a Gram matrix), got max |G - G^T| ="
-                         f" {asym:.3g}")
-    if float(gram.diagonal().min()) < -tol:
+    tau = _gram_tolerance(gram.dtype)
+    G = gram.detach().to(torch.float64)
+    diag = G.diagonal()
+    top = max(float(diag.max()), 0.0)
+    if float(diag.min()) < -tau * top:
+        i = int(diag.argmin())
         raise ValueError(f"{name} must have a non-negative diagonal (squared norms), got"
-                         f" {float(gram.diagonal().min()):.3g}")
+                         f" {name}[{i}, {i}] = {float(diag[i]):.3g} (tolerance {tau * top:.3g})")
+    s = diag.clamp(min=0.0).sqrt().clamp(min=math.sqrt(torch.finfo(gram.dtype).tiny))
+    scale = s[:, None] * s[None, :]
+    asym = (G - G.T).abs() / scale
+    if float(asym.max()) > tau:
+        i, j = divmod(int(asym.argmax()), n)
+        raise ValueError(
+            f"{name} must be symmetric (a Gram matrix): |G[{i}, {j}] - G[{j}, {i}]| ="
+            f" {float((G[i, j] - G[j, i]).abs()):.3g} is {float(asym[i, j]):.3g} times"
+            f" sqrt(G[{i}, {i}] G[{j}, {j}]), more than the tolerance {tau:.3g}")
+    ratio = G.abs() / scale
+    ratio.diagonal().zero_()
+    if n > 1 and float(ratio.max()) > 1.0 + tau:
+        i, j = divmod(int(ratio.argmax()), n)
+        raise ValueError(
+            f"{name} is not a Gram matrix: the Cauchy-Schwarz inequality |G[{i}, {j}]| <="
+            f" sqrt(G[{i}, {i}] G[{j}, {j}]) fails by a factor {float(ratio[i, j]):.6g}"
+            f" (tolerance 1 + {tau:.3g}): a cosine would exceed 1 in absolute value")
+    sym = 0.5 * (G + G.T)
+    shift = tau * float((s * s).sum())
+    eye = torch.eye(n, dtype=torch.float64, device=G.device)
+    if n > 1 and int(torch.linalg.cholesky_ex(sym + shift * eye).info) != 0:
+        lam = float(torch.linalg.eigvalsh(sym)[0])
+        if lam < -shift:
+            raise ValueError(
+                f"{name} must be positive semidefinite (a Gram matrix), got smallest eigenvalue"
+                f" {lam:.3g}, below the tolerance -{shift:.3g} (= -{tau:.3g} times the trace)")
     return gram
 
 
@@ -721,21 +768,53 @@ def gradient_gram(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.T
     return 0.5 * (G + G.T)
 
 
+def _raw_cosines(gram: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Cosines :math:`G_{ij}/\sqrt{G_{ii}G_{jj}}` of a VALIDATED Gram matrix, before any clamp,
+    and the mask of rows that count as zero (norm ``<= eps`` or squared norm below the smallest
+    normal number of the dtype); their cosines are 0."""
+    tiny = torch.finfo(gram.dtype).tiny
+    diag = gram.diagonal()
+    norms = diag.clamp(min=0).sqrt()          # validated: a negative diagonal is round-off
+    zero = (norms <= eps) | (diag < tiny)
+    safe = torch.where(zero, torch.ones_like(norms), norms)
+    C = gram / (safe[:, None] * safe[None, :])
+    return torch.where(zero[:, None] | zero[None, :], torch.zeros_like(C), C), zero
+
+
+def _cosines(gram: torch.Tensor, eps: float) -> torch.Tensor:
+    """:func:`cosine_matrix` without the validation (for callers that validated ``gram``)."""
+    C, _ = _raw_cosines(gram, eps)
+    C = C.clamp(-1.0, 1.0)          # removes at most the validated overshoot tau (+ rounding)
+    C.diagonal().fill_(1.0)
+    return 0.5 * (C + C.T)
+
+
 def cosine_matrix(gram: torch.Tensor, *, eps: float = 0.0) -> torch.Tensor:
     r"""Cosine similarities :math:`C_{ij} = G_{ij} / \sqrt{G_{ii} G_{jj}}` of a Gram matrix.
 
     Parameters
     ----------
     gram : torch.Tensor, shape (n, n)
-        Symmetric Gram matrix (e.g. from :func:`gradient_gram`).
+        Gram matrix :math:`G_{ij} = \langle g_i, g_j\rangle` (e.g. from :func:`gradient_gram`),
+        checked first. With :math:`\tau = \sqrt{\varepsilon}` of its dtype (1.5e-8 in float64,
+        3.5e-4 in float32: room for the round-off of inner products of long vectors) and
+        :math:`s_i = \max(\sqrt{G_{ii}}, \sqrt{t})`, :math:`t` the smallest normal number of
+        the dtype, it must satisfy: :math:`G_{ii} \ge -\tau\max_k G_{kk}`;
+        :math:`|G_{ij} - G_{ji}| \le \tau s_i s_j`; :math:`|G_{ij}| \le (1 + \tau) s_i s_j`
+        (Cauchy-Schwarz); and :math:`\lambda_{\min}(\frac12(G + G^\top)) \ge
+        -\tau\sum_k s_k^2` (positive semidefinite). A matrix that fails is not a Gram matrix
+        and is refused with a ``ValueError`` naming the check and the measured violation (it
+        would otherwise give cosines outside [-1, 1]).
     eps : float, default 0.0
-        Rows whose norm :math:`\sqrt{G_{ii}}` is ``<= eps`` count as zero vectors.
+        Rows whose norm :math:`\sqrt{G_{ii}}` is ``<= eps`` count as zero vectors, as do rows
+        whose :math:`G_{ii}` is below :math:`t` (no relative precision left).
 
     Returns
     -------
     torch.Tensor, shape (n, n)
-        Values clamped to [-1, 1]; the diagonal is 1; a zero row has cosine 0 with every other
-        row (never NaN).
+        The cosines, symmetric; the diagonal is 1; a zero row has cosine 0 with every other
+        row (never NaN). The only clamp, to [-1, 1], removes the overshoot :math:`\le \tau`
+        (plus rounding) that the checks above allow.
 
     References
     ----------
@@ -752,17 +831,16 @@ def cosine_matrix(gram: torch.Tensor, *, eps: float = 0.0) -> torch.Tensor:
     tensor([[1.0000, 0.7071, 0.0000],
             [0.7071, 1.0000, 0.0000],
             [0.0000, 0.0000, 1.0000]], dtype=torch.float64)
+    >>> try:                    # |G_01| > sqrt(G_00 G_11): no vectors have these inner products
+    ...     cosine_matrix(torch.tensor([[1.0, 2.0], [2.0, 1.0]], dtype=torch.float64))
+    ... except ValueError as err:
+    ...     print(str(err).split(" (")[0].replace("inequality ", "inequality\n"))
+    gram is not a Gram matrix: the Cauchy-Schwarz inequality
+    |G[0, 1]| <= sqrt(G[0, 0] G[1, 1]) fails by a factor 2
     """
     gram = _check_gram(gram)
     eps = check_real(eps, "eps", minimum=0.0)
-    norms = gram.diagonal().clamp(min=0).sqrt()
-    zero = norms <= eps
-    safe = torch.where(zero, torch.ones_like(norms), norms)
-    C = gram / (safe[:, None] * safe[None, :])
-    C = torch.where(zero[:, None] | zero[None, :], torch.zeros_like(C), C)
-    C = C.clamp(-1.0, 1.0)
-    C.diagonal().fill_(1.0)
-    return 0.5 * (C + C.T)
+    return _cosines(gram, eps)
 
 
 def jacobian(model: nn.Module, X: torch.Tensor, *, chunk_size: int | None = None) -> torch.Tensor:

@@ -338,7 +338,7 @@ def test_failure_before_rename_keeps_previous_checkpoint(tmp_path, monkeypatch):
 
 
 def test_crash_while_saving_an_epoch_resumes_bit_for_bit(tmp_path, monkeypatch):
-    """train_resumable interrupted while writing epoch 3's checkpoint: epoch 2's survives and
+    """train(checkpoint=...) interrupted while writing epoch 3's checkpoint: epoch 2's survives and
     the rerun ends with the weights of an uninterrupted run."""
     model, X, y = _problem()
     kwargs = {"lr": 0.05, "epochs": 4, "batch_size": 5}

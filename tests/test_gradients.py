@@ -505,6 +505,56 @@ def test_gradient_gram_bad_inputs(gen):
                                rtol=1e-11, atol=1e-12)
 
 
+def test_gram_checks_accept_round_off_and_refuse_more():
+    """Each check at its documented tolerance tau = sqrt(eps): half of it passes (and is the
+    only thing the clamp removes), twice it is refused with the measured violation."""
+    from helpers.gradients import _gram_tolerance
+
+    assert _gram_tolerance(torch.float64) == pytest.approx(1.49e-8, rel=1e-2)   # as documented
+    assert _gram_tolerance(torch.float32) == pytest.approx(3.45e-4, rel=1e-2)
+    for dtype in (torch.float64, torch.float32):
+        tau = _gram_tolerance(dtype)
+
+        def t(rows, dtype=dtype):
+            return torch.tensor(rows, dtype=torch.float64).to(dtype)
+
+        C = cosine_matrix(t([[1.0, 1 + 0.5 * tau], [1 + 0.5 * tau, 1.0]]))
+        assert float(C[0, 1]) == 1.0
+        with pytest.raises(ValueError, match="Cauchy-Schwarz"):
+            cosine_matrix(t([[1.0, 1 + 2 * tau], [1 + 2 * tau, 1.0]]))
+        cosine_matrix(t([[1.0, 0.5 + 0.4 * tau], [0.5, 1.0]]))
+        with pytest.raises(ValueError, match=r"symmetric .* times sqrt\(G\[0, 0\] G\[1, 1\]\)"):
+            cosine_matrix(t([[1.0, 0.5 + 2 * tau], [0.5, 1.0]]))
+        C = cosine_matrix(t([[-0.5 * tau, 0.0], [0.0, 1.0]]))    # round-off of a zero row
+        assert float(C[0, 1]) == 0.0
+        with pytest.raises(ValueError, match=r"non-negative diagonal .* gram\[0, 0\] = -"):
+            cosine_matrix(t([[-2 * tau, 0.0], [0.0, 1.0]]))
+        # equicorrelation: every pair passes Cauchy-Schwarz, lambda_min = 1 + 2 rho, trace 3
+        for lam, ok in ((-0.5 * 3 * tau, True), (-2 * 3 * tau, False)):
+            rho = (lam - 1) / 2
+            G = t([[1.0, rho, rho], [rho, 1.0, rho], [rho, rho, 1.0]])
+            if ok:
+                assert float(cosine_matrix(G)[0, 1]) == pytest.approx(rho, abs=1e-6)
+            else:
+                with pytest.raises(ValueError, match="positive semidefinite.*smallest eigen"):
+                    cosine_matrix(G)
+
+
+def test_gram_checks_accept_real_round_off(gen):
+    """Grams formed in float32 from long vectors, and rank-deficient ones (n > p), pass; their
+    cosines match a float64 computation."""
+    g = torch.randn(20, 200_000, generator=gen, dtype=D)
+    G32 = g.float() @ g.float().T
+    C = cosine_matrix(G32)
+    torch.testing.assert_close(C.double(), cosine_matrix(g @ g.T), rtol=0, atol=1e-4)
+    for dtype in (torch.float64, torch.float32):
+        low = torch.randn(60, 3, generator=gen, dtype=D).to(dtype)   # rank 3
+        assert torch.linalg.eigvalsh((low @ low.T).double())[0] < 0   # round-off below 0
+        cosine_matrix(low @ low.T)
+        fat = torch.randn(30, 2000, generator=gen, dtype=D).to(dtype)
+        cosine_matrix(fat @ fat.T)
+
+
 def test_cosine_matrix_bad_inputs():
     with pytest.raises(ValueError, match="square"):
         cosine_matrix(torch.zeros(2, 3, dtype=D))

@@ -5,6 +5,12 @@ Every function takes the Gram matrix :math:`G_{ij} = \langle\nabla f_i(\mathbf w
 :func:`helpers.gradients.gradient_gram`) and returns numbers, except
 :func:`minibatch_gradients`, which computes the minibatch gradients whose Gram matrix the
 experiments of Section 7 summarise (batch norm in train mode allowed, as during SGD).
+Each ``gram`` is checked first to BE a Gram matrix up to round-off -- symmetric, with a
+non-negative diagonal, Cauchy-Schwarz and positive semidefinite within the tolerance stated in
+:func:`helpers.gradients.cosine_matrix` -- and refused otherwise, so that no summary is
+computed from a matrix no gradients could have produced. The clamps at 0 below
+(:math:`\max(0, \cdot)` of the definitions, and of the variance, whose round-off the checks
+bound) never hide a violation larger than that tolerance.
 With :math:`\nabla F = \frac1n\sum_i \nabla f_i`:
 
 * :math:`\|\nabla F\|^2 = \frac1{n^2}\sum_{i,j} G_{ij}`;
@@ -34,11 +40,12 @@ from .._validate import (
     check_generator,
     check_int,
     check_module,
+    check_real,
     check_same_length,
     check_tensor,
     trainable_parameters,
 )
-from ..gradients import _check_gram, cosine_matrix
+from ..gradients import _check_gram, _cosines
 from ..losses import LossFn
 
 __all__ = [
@@ -183,7 +190,8 @@ def normalized_confusion_bound(gram: torch.Tensor, *, eps: float = 0.0) -> float
     0.7071
     """
     gram = _gram(gram)
-    cos = cosine_matrix(gram, eps=eps)
+    eps = check_real(eps, "eps", minimum=0.0)
+    cos = _cosines(gram, eps)
     return max(0.0, -float(_off_diagonal(cos).min()))
 
 
@@ -289,7 +297,7 @@ def pairwise_summary(gram: torch.Tensor) -> ConfusionSummary:
     gram = _gram(gram)
     n = gram.shape[0]
     off = _off_diagonal(gram)
-    cos = _off_diagonal(cosine_matrix(gram))
+    cos = _off_diagonal(_cosines(gram, 0.0))
     min_inner = float(off.min())
     min_cos = float(cos.min())
     full = _full_sq_norm(gram)
