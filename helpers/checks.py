@@ -19,6 +19,9 @@ function            what passes                                     strength rec
 :func:`counterexample`  the claim **fails** by a margin (errata)    the violation factor
 ==================  ==============================================  =======================
 
+and :func:`falsification` runs any of them on a deliberately false version of the claim and
+requires it to fail: the power of a check, shown rather than asserted.
+
 **Could it fail?** Each record carries ``could_fail``: whether a false claim of the same form
 would have been caught. A bound met with slack above :data:`LOOSE` (a factor 10: an error in
 the claim's constant by an order of magnitude would pass) is reported as *consistent, loose*;
@@ -53,7 +56,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -71,6 +74,7 @@ __all__ = [
     "trend",
     "attained",
     "counterexample",
+    "falsification",
     "report",
     "records_in",
 ]
@@ -81,7 +85,8 @@ LOOSE = 10.0
 #: Key of the record in a displayed output's metadata (read by ``scripts/make_index.py``).
 METADATA_KEY = "nntheory_check"
 
-_KINDS = ("identity", "bound", "exponent", "trend", "attained", "counterexample")
+_KINDS = ("identity", "bound", "exponent", "trend", "attained", "counterexample",
+          "falsification")
 
 
 class CheckFailed(AssertionError):
@@ -608,6 +613,58 @@ def counterexample(measured: object, claimed: object, *, result: str, claim: str
     return CheckRecord(result, claim, "counterexample", True, True,
                        f"fails as printed (violated by x{_fmt(worst, digits)})",
                        {"factor": _round(worst, digits)}, outside)
+
+
+def falsification(check: Callable[..., CheckRecord], *args: object, result: str, claim: str,
+                  perturbation: str, **kwargs: object) -> CheckRecord:
+    r"""Power, shown: run ``check`` on a deliberately **false** claim and require it to fail.
+
+    For example the claimed exponent replaced by the nearest alternative, a constant divided by
+    the slack one wants to exclude, or data that violate a hypothesis: if the check of the
+    perturbed claim still passes, the original check could not have told the claim from its
+    perturbation, and this raises.
+
+    Parameters
+    ----------
+    check : callable
+        One of the checks of this module (:func:`bound`, :func:`exponent`, ...).
+    *args, **kwargs
+        Its arguments, with the claim perturbed; ``result`` and ``claim`` are passed on.
+    result, claim : str
+        The result's label and the (true) claim whose check is being tested.
+    perturbation : str
+        What was made false, in a few words (e.g. ``"exponent -1 instead of -1/2"``).
+
+    Returns
+    -------
+    CheckRecord
+        Kind ``falsification``, with ``could_fail=True``.
+
+    Raises
+    ------
+    CheckFailed
+        If the perturbed check passes (the check has no power against that perturbation).
+
+    Examples
+    --------
+    >>> from helpers import checks
+    >>> x, y = [1.0, 2.0, 4.0, 8.0], [1.0, 0.71, 0.5, 0.35]          # y ~ x^-1/2
+    >>> checks.falsification(checks.exponent, x, y, expected=-1.0, result="x",
+    ...                      claim="y ~ x^-1/2", perturbation="exponent -1").strength
+    'caught: exponent -1'
+    """
+    result, claim = _text(result, "result"), _text(claim, "claim")
+    perturbation = _text(perturbation, "perturbation")
+    if not callable(check):
+        raise TypeError(f"check must be one of the checks of helpers.checks, got {check!r}")
+    try:
+        check(*args, result=result, claim=f"{claim} [falsified: {perturbation}]", **kwargs)
+    except CheckFailed:
+        return CheckRecord(result, claim, "falsification", True, True,
+                           f"caught: {perturbation}", {}, None)
+    _fail(result, claim, f"the check also passes with the claim made false ({perturbation}):"
+          " it cannot tell the claim from its perturbation")
+    raise AssertionError("unreachable")    # pragma: no cover
 
 
 def records_in(outputs: Iterable[Mapping]) -> list[CheckRecord]:

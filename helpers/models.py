@@ -302,16 +302,16 @@ class LinearModel(nn.Module):
     torch.Size([3, 1])
     """
 
-    def __init__(self, d: int, out: int = 1, *, generator: torch.Generator, bias: bool = False,
+    def __init__(self, d_in: int, d_out: int = 1, *, generator: torch.Generator, bias: bool = False,
                  init: str = "lecun", std: float | None = None,
                  dtype: torch.dtype = torch.float64) -> None:
         super().__init__()
-        d = check_int(d, "d", minimum=1)
-        out = check_int(out, "out", minimum=1)
+        d_in = check_int(d_in, "d_in", minimum=1)
+        d_out = check_int(d_out, "d_out", minimum=1)
         bias = _check_bool(bias, "bias")
         device, dtype = _setup(generator, dtype)
-        self.d, self.out = d, out
-        self.linear = _new_linear(d, out, bias, dtype, device)
+        self.d_in, self.d_out = d_in, d_out
+        self.linear = _new_linear(d_in, d_out, bias, dtype, device)
         init_weight_(self.linear.weight, init, generator=generator, std=std)
 
     @property
@@ -321,7 +321,7 @@ class LinearModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map ``x`` of shape ``(n, d)`` to ``(n, out)``."""
-        x = _check_input(x, self, 2, self.d)
+        x = _check_input(x, self, 2, self.d_in)
         return self.linear(x)
 
 
@@ -514,21 +514,21 @@ class TwoLayerNet(nn.Module):
     :math:`\\lfloor m/2\\rfloor` entries :math:`-c/\\sqrt m`, and a zero last entry when
     :math:`m` is odd, :math:`c` = ``output_scale``. The paper's choice is
     :math:`c = \\|\\mathbf y\\|_2/\\sqrt n` (entries :math:`\\pm\\|\\mathbf y\\|/\\sqrt{kn}`, with
-    the paper's :math:`k` our ``m``). Single output only. GD step of Theorem 2.1
+    the paper's :math:`k` our ``width``). Single output only. GD step of Theorem 2.1
     :math:`\\eta = n\\bar\\eta/(2B^2\\|\\mathbf y\\|^2\\|\\mathbf X\\|^2)` on the *summed*
     loss (2.1) (Theorem 2.3, ReLU: :math:`n\\bar\\eta/(3\\|\\mathbf y\\|^2\\|\\mathbf X\\|^2)`),
     independent of the width.
 
     Parameters
     ----------
-    d : int
+    d_in : int
         Input dimension.
-    m : int
+    width : int
         Hidden width (Li & Liang's :math:`m`, Oymak & Soltanolkotabi's :math:`k`).
     generator : torch.Generator
         Draws :math:`\\mathbf W` first, then (li-liang) :math:`\\mathbf a`.
     variant : {"li-liang", "oymak"}
-    num_outputs : int, default 1
+    d_out : int, default 1
         Number of outputs :math:`k` (classes) for ``"li-liang"``; must be 1 for ``"oymak"``.
     activation : str, default "relu"
         A name of :data:`helpers.activations.NAMES` (Li & Liang use ReLU; Oymak & Soltanolkotabi
@@ -539,9 +539,9 @@ class TwoLayerNet(nn.Module):
 
     Attributes
     ----------
-    hidden_weights : torch.nn.Parameter, shape (m, d)
+    hidden_weights : torch.nn.Parameter, shape (width, d_in)
         The trained :math:`\\mathbf W` (rows :math:`\\mathbf w_r`).
-    output_weights : torch.Tensor, shape (num_outputs, m)
+    output_weights : torch.Tensor, shape (d_out, width)
         The frozen output layer, a buffer (not a parameter: never trained, never in
         ``model.parameters()``).
     activation, activation_derivative : callable
@@ -555,48 +555,48 @@ class TwoLayerNet(nn.Module):
     ...                   activation="softplus")
     >>> net.output_weights * 6 ** 0.5
     tensor([[ 1.,  1.,  1., -1., -1., -1.]], dtype=torch.float64)
-    >>> ll = TwoLayerNet(3, 6, generator=make_generator(0), variant="li-liang", num_outputs=4)
+    >>> ll = TwoLayerNet(3, 6, generator=make_generator(0), variant="li-liang", d_out=4)
     >>> ll(torch.ones(2, 3, dtype=torch.float64)).shape, [n for n, _ in ll.named_parameters()]
     (torch.Size([2, 4]), ['hidden_weights'])
     """
 
-    def __init__(self, d: int, m: int, *, generator: torch.Generator, variant: str,
-                 num_outputs: int = 1, activation: str = "relu", output_scale: float = 1.0,
+    def __init__(self, d_in: int, width: int, *, generator: torch.Generator, variant: str,
+                 d_out: int = 1, activation: str = "relu", output_scale: float = 1.0,
                  dtype: torch.dtype = torch.float64) -> None:
         super().__init__()
-        d = check_int(d, "d", minimum=1)
-        m = check_int(m, "m", minimum=1)
+        d_in = check_int(d_in, "d_in", minimum=1)
+        width = check_int(width, "width", minimum=1)
         variant = check_choice(variant, "variant", VARIANTS)
-        num_outputs = check_int(num_outputs, "num_outputs", minimum=1)
-        if variant == "oymak" and num_outputs != 1:
-            raise ValueError(f"num_outputs must be 1 for variant='oymak' (eq. (1.1) has a single"
-                             f" output), got {num_outputs}")
+        d_out = check_int(d_out, "d_out", minimum=1)
+        if variant == "oymak" and d_out != 1:
+            raise ValueError(f"d_out must be 1 for variant='oymak' (eq. (1.1) has a single"
+                             f" output), got {d_out}")
         activation = _activations.get(activation).name
         output_scale = check_real(output_scale, "output_scale")
         device, dtype = _setup(generator, dtype)
-        self.d, self.m, self.num_outputs, self.variant = d, m, num_outputs, variant
+        self.d_in, self.width, self.d_out, self.variant = d_in, width, d_out, variant
         self.activation_name = activation
         act = _activations.get(activation)
         self.activation, self.activation_derivative = act.fn, act.derivative
-        w = torch.empty(m, d, dtype=dtype, device=device)
+        w = torch.empty(width, d_in, dtype=dtype, device=device)
         if variant == "li-liang":
-            init_weight_(w, "gaussian", generator=generator, std=1.0 / math.sqrt(m))
-            a = torch.empty(num_outputs, m, dtype=dtype, device=device)
+            init_weight_(w, "gaussian", generator=generator, std=1.0 / math.sqrt(width))
+            a = torch.empty(d_out, width, dtype=dtype, device=device)
             init_weight_(a, "gaussian", generator=generator, std=1.0)
             a = a * output_scale
         else:
             init_weight_(w, "gaussian", generator=generator, std=1.0)
-            half = m // 2
-            signs = torch.zeros(m, dtype=dtype, device=device)
+            half = width // 2
+            signs = torch.zeros(width, dtype=dtype, device=device)
             signs[:half] = 1.0
             signs[half:2 * half] = -1.0
-            a = (output_scale / math.sqrt(m) * signs).reshape(1, m)
+            a = (output_scale / math.sqrt(width) * signs).reshape(1, width)
         self.hidden_weights = nn.Parameter(w)
         self.register_buffer("output_weights", a)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map ``x`` of shape ``(n, d)`` to ``(n, num_outputs)``."""
-        x = _check_input(x, self, 2, self.d)
+        """Map ``x`` of shape ``(n, d_in)`` to ``(n, d_out)``."""
+        x = _check_input(x, self, 2, self.d_in)
         return self.activation(x @ self.hidden_weights.T) @ self.output_weights.T
 
 
@@ -628,7 +628,8 @@ class SmallCNN(nn.Module):
     Parameters
     ----------
     in_channels : int, default 3
-    num_classes : int, default 10
+    d_out : int, default 10
+        Number of outputs (classes).
     generator : torch.Generator
     width : int, default 16
         Channels of every conv layer.
@@ -650,13 +651,13 @@ class SmallCNN(nn.Module):
     torch.Size([2, 10])
     """
 
-    def __init__(self, in_channels: int = 3, num_classes: int = 10, *,
+    def __init__(self, in_channels: int = 3, d_out: int = 10, *,
                  generator: torch.Generator, width: int = 16, depth: int = 2,
                  batch_norm: bool = False, skip: bool = False, init: str = "he",
                  dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         in_channels = check_int(in_channels, "in_channels", minimum=1)
-        num_classes = check_int(num_classes, "num_classes", minimum=1)
+        d_out = check_int(d_out, "d_out", minimum=1)
         width = check_int(width, "width", minimum=1)
         depth = check_int(depth, "depth", minimum=1)
         self.batch_norm = _check_bool(batch_norm, "batch_norm")
@@ -669,12 +670,12 @@ class SmallCNN(nn.Module):
         self.convs = nn.ModuleList(_new_conv(width, width, 3, 1, bias, dtype, device)
                                    for _ in range(depth))
         self.norms = nn.ModuleList(_bn(width, batch_norm, dtype, device) for _ in range(depth))
-        self.classifier = _new_linear(width, num_classes, True, dtype, device)
+        self.classifier = _new_linear(width, d_out, True, dtype, device)
         for layer in [self.stem, *self.convs, self.classifier]:
             init_weight_(layer.weight, init, generator=generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map images ``(n, in_channels, H, W)`` (H, W >= 8) to logits ``(n, num_classes)``."""
+        """Map images ``(n, in_channels, H, W)`` (H, W >= 8) to logits ``(n, d_out)``."""
         x = _check_image(x, self, self.in_channels)
         h = torch.relu(self.stem(x))
         for conv, norm in zip(self.convs, self.norms):
@@ -724,7 +725,8 @@ class WideResNet(nn.Module):
     depth : int, default 10
         :math:`6N + 4` with :math:`N \\ge 1` (10, 16, 22, 28, 40, ...).
     width_factor : int, default 1
-    num_classes : int, default 10
+    d_out : int, default 10
+        Number of outputs (classes).
     generator : torch.Generator
     in_channels : int, default 3
     batch_norm, skip : bool, default True
@@ -749,7 +751,7 @@ class WideResNet(nn.Module):
     True
     """
 
-    def __init__(self, depth: int = 10, width_factor: int = 1, num_classes: int = 10, *,
+    def __init__(self, depth: int = 10, width_factor: int = 1, d_out: int = 10, *,
                  generator: torch.Generator, in_channels: int = 3, batch_norm: bool = True,
                  skip: bool = True, init: str = "he", dtype: torch.dtype = torch.float32
                  ) -> None:
@@ -759,7 +761,7 @@ class WideResNet(nn.Module):
             raise ValueError(f"depth must be 6N + 4 with N >= 1 (10, 16, 22, 28, 40, ...), got"
                              f" {depth}")
         width_factor = check_int(width_factor, "width_factor", minimum=1)
-        num_classes = check_int(num_classes, "num_classes", minimum=1)
+        d_out = check_int(d_out, "d_out", minimum=1)
         in_channels = check_int(in_channels, "in_channels", minimum=1)
         self.batch_norm = _check_bool(batch_norm, "batch_norm")
         self.skip = _check_bool(skip, "skip")
@@ -778,13 +780,13 @@ class WideResNet(nn.Module):
                                          device))
         self.blocks = nn.Sequential(*blocks)
         self.bn = _bn(widths[3], batch_norm, dtype, device)
-        self.classifier = _new_linear(widths[3], num_classes, True, dtype, device)
+        self.classifier = _new_linear(widths[3], d_out, True, dtype, device)
         for module in self.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 init_weight_(module.weight, init, generator=generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map images ``(n, in_channels, H, W)`` (H, W >= 8) to logits ``(n, num_classes)``."""
+        """Map images ``(n, in_channels, H, W)`` (H, W >= 8) to logits ``(n, d_out)``."""
         x = _check_image(x, self, self.in_channels)
         h = torch.relu(self.bn(self.blocks(self.stem(x))))
         return self.classifier(h.mean(dim=(2, 3)))

@@ -211,3 +211,20 @@ def test_records_in_ignores_outputs_without_records():
     assert checks.records_in([{"metadata": {}}, {"output_type": "stream"}]) == []
     with pytest.raises(TypeError):
         checks.records_in([{"metadata": {checks.METADATA_KEY: [{"result": "x"}]}}])
+
+
+# --------------------------------------------------------------------------- falsification
+
+def test_falsification_requires_the_false_claim_to_fail():
+    x, y = [1.0, 2.0, 4.0, 8.0, 16.0], [1.0, 0.71, 0.5, 0.35, 0.25]
+    rec = checks.falsification(checks.exponent, x, y, expected=-1.0, perturbation="exp -1", **KW)
+    assert rec.kind == "falsification" and rec.could_fail and rec.strength == "caught: exp -1"
+    with pytest.raises(CheckFailed, match="also passes with the claim made false"):
+        checks.falsification(checks.bound, 0.001, 1.0 / 50, perturbation="constant / 50", **KW)
+
+
+def test_falsification_bad_inputs():
+    with pytest.raises(TypeError, match="check must be one of the checks"):
+        checks.falsification("bound", 1, 2, perturbation="p", **KW)
+    with pytest.raises(TypeError, match="perturbation must be a non-empty string"):
+        checks.falsification(checks.bound, 1, 2, perturbation="", **KW)

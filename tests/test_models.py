@@ -147,11 +147,11 @@ def test_linear_model_shapes_and_init(gen):
 @pytest.mark.parametrize(
     "kwargs,exc,match",
     [
-        ({"d": 0}, ValueError, "d must be an integer >= 1"),
-        ({"d": 3, "out": 0}, ValueError, "out must be an integer >= 1"),
-        ({"d": 3, "bias": 1}, TypeError, "bias must be True or False"),
-        ({"d": 3, "init": "zeros"}, ValueError, "scheme must be one of"),
-        ({"d": 3, "dtype": torch.int32}, TypeError, "dtype must be a floating"),
+        ({"d_in": 0}, ValueError, "d_in must be an integer >= 1"),
+        ({"d_in": 3, "d_out": 0}, ValueError, "d_out must be an integer >= 1"),
+        ({"d_in": 3, "bias": 1}, TypeError, "bias must be True or False"),
+        ({"d_in": 3, "init": "zeros"}, ValueError, "scheme must be one of"),
+        ({"d_in": 3, "dtype": torch.int32}, TypeError, "dtype must be a floating"),
     ],
 )
 def test_linear_model_bad_inputs(kwargs, exc, match, gen):
@@ -288,7 +288,7 @@ def test_mlp_bad_call_inputs(gen):
 
 def test_li_liang_initialisation(gen):
     d, m, k = 50, 400, 3
-    net = TwoLayerNet(d, m, generator=gen, variant="li-liang", num_outputs=k)
+    net = TwoLayerNet(d, m, generator=gen, variant="li-liang", d_out=k)
     W, a = net.hidden_weights, net.output_weights
     assert W.shape == (m, d) and a.shape == (k, m)
     # (A3): w_r ~ N(0, I/m), a ~ N(0, 1). 20 000 and 1 200 entries: relative s.e. of the sample
@@ -348,15 +348,15 @@ def test_two_layer_per_example_gradient_formula(gen):
     "kwargs,exc,match",
     [
         ({"variant": "du"}, ValueError, "variant must be one of"),
-        ({"variant": "oymak", "num_outputs": 2}, ValueError, "num_outputs must be 1"),
+        ({"variant": "oymak", "d_out": 2}, ValueError, "d_out must be 1"),
         ({"variant": "li-liang", "num_outputs": 0}, ValueError, "num_outputs must be"),
-        ({"variant": "li-liang", "m": 0}, ValueError, "m must be an integer >= 1"),
+        ({"variant": "li-liang", "width": 0}, ValueError, "width must be an integer >= 1"),
         ({"variant": "oymak", "activation": "elu"}, ValueError, "activation must be one of"),
         ({"variant": "oymak", "generator": "seed"}, TypeError, "generator must be a torch"),
     ],
 )
 def test_two_layer_bad_inputs(kwargs, exc, match, gen):
-    args = {"d": 3, "m": 4, "generator": gen} | kwargs
+    args = {"d_in": 3, "width": 4, "generator": gen} | kwargs
     with pytest.raises(exc, match=match):
         TwoLayerNet(**args)
 
@@ -383,7 +383,7 @@ def test_models_work_under_vmap(gen):
 FACTORIES = {
     "linear": lambda g: LinearModel(4, 2, generator=g),
     "mlp": lambda g: MLP(4, 6, 2, 1, generator=g, init="orthogonal"),
-    "li-liang": lambda g: TwoLayerNet(4, 6, generator=g, variant="li-liang", num_outputs=3),
+    "li-liang": lambda g: TwoLayerNet(4, 6, generator=g, variant="li-liang", d_out=3),
     "oymak": lambda g: TwoLayerNet(4, 6, generator=g, variant="oymak"),
     "deep": lambda g: DeepReLUNet(4, 6, 2, 2, generator=g),
     "cnn": lambda g: SmallCNN(generator=g, width=4),
@@ -469,7 +469,7 @@ def test_cnn_bad_construction(factory, exc, match, gen):
 def test_cnn_bad_images(gen):
     with pytest.raises(ValueError, match="depth must be 6N"):
         WideResNet(22 + 1, 2, generator=gen)
-    with pytest.raises(ValueError, match="num_classes must be an integer >= 1"):
+    with pytest.raises(ValueError, match="d_out must be an integer >= 1"):
         SmallCNN(3, 0, generator=gen)
     net, wrn = SmallCNN(generator=gen, width=4), WideResNet(10, 1, generator=gen)
     with pytest.raises(ValueError, match="at least 8 x 8"):

@@ -700,7 +700,7 @@ def train_widths(X: torch.Tensor, y: torch.Tensor, widths: Sequence[int], *, num
         record = {check_int(s, "record_steps entry", minimum=0, maximum=steps)
                   for s in record_steps}
 
-    nets = [TwoLayerNet(d, m, generator=generator, variant="li-liang", num_outputs=k,
+    nets = [TwoLayerNet(d, m, generator=generator, variant="li-liang", d_out=k,
                         dtype=X.dtype) for m in widths]
     W0 = torch.cat([net.hidden_weights.detach() for net in nets]).clone()
     J = len(widths)

@@ -37,7 +37,7 @@ def _setup(gen, n=12, d=5, m=7, k=3):
 
 def test_relu_network_matches_two_layer_net(gen):
     from helpers.models import TwoLayerNet
-    net = TwoLayerNet(5, 9, generator=gen, variant="li-liang", num_outputs=3)
+    net = TwoLayerNet(5, 9, generator=gen, variant="li-liang", d_out=3)
     X = torch.randn(4, 5, generator=gen, dtype=torch.float64)
     out = relu_network(net.hidden_weights.detach(), net.output_weights, X)
     torch.testing.assert_close(out, net(X).detach())
@@ -165,7 +165,7 @@ def test_train_widths_equals_separate_manual_sgd():
     mixture(120, 15, 3, 2, generator=g, normalize=True)
     mixture(60, 15, 3, 2, generator=g, normalize=True, centers=mix.centers)
     from helpers.models import TwoLayerNet
-    nets = [TwoLayerNet(15, m, generator=g, variant="li-liang", num_outputs=3) for m in (30, 120)]
+    nets = [TwoLayerNet(15, m, generator=g, variant="li-liang", d_out=3) for m in (30, 120)]
     order = torch.empty(0, dtype=torch.long)
     for _ in range(40):
         if order.numel() < 8:
@@ -175,10 +175,10 @@ def test_train_widths_equals_separate_manual_sgd():
             net.zero_grad()
             torch.nn.functional.cross_entropy(net(mix.X[idx]), mix.y[idx]).backward()
             with torch.no_grad():
-                net.hidden_weights -= 5.0 / net.m * net.hidden_weights.grad
+                net.hidden_weights -= 5.0 / net.width * net.hidden_weights.grad
     for net in nets:
-        torch.testing.assert_close(run.final_weights[net.m], net.hidden_weights.detach())
-        torch.testing.assert_close(run.output_weights[net.m], net.output_weights)
+        torch.testing.assert_close(run.final_weights[net.width], net.hidden_weights.detach())
+        torch.testing.assert_close(run.output_weights[net.width], net.output_weights)
     f = run.frame
     assert list(f.columns) == ["step", "m", "loss", "train_accuracy", "test_accuracy",
                                "pattern_change", "uncoupled_neurons", "relative_distance"]
