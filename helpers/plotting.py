@@ -18,7 +18,7 @@ import torch
 from ._validate import check_int
 from .scaling import PowerLawFit
 
-__all__ = ["set_theme", "figure", "curves", "heatmap", "loglog_fit", "phase_diagram"]
+__all__ = ["set_theme", "figure", "curves", "heatmap", "loglog_fit", "phase_diagram", "controls"]
 
 WIDTH_PER_PANEL = 4.2
 HEIGHT = 3.2
@@ -181,3 +181,77 @@ def phase_diagram(ax, probability, xs: Sequence[float], ys: Sequence[float], *,
     if title:
         ax.set_title(title)
     return ax
+
+
+def _control(name: str, spec: object, default: object):
+    """One ipywidget for the parameter ``name`` from a short spec (see :func:`controls`)."""
+    import ipywidgets as widgets
+
+    if spec == "int":
+        return widgets.IntText(value=int(default), description=name)
+    if isinstance(spec, list):
+        if default not in spec:
+            raise ValueError(f"controls[{name!r}]: the default {default!r} is not among the "
+                             f"options {spec}")
+        return widgets.Dropdown(options=spec, value=default, description=name)
+    if isinstance(spec, tuple) and len(spec) == 3 and spec[0] == "log":
+        _, lo, hi = spec
+        return widgets.FloatLogSlider(value=float(default), base=10, min=lo, max=hi,
+                                      description=name)
+    if isinstance(spec, tuple) and len(spec) in (2, 3) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in spec):
+        step = spec[2] if len(spec) == 3 else 1
+        return widgets.IntSlider(value=int(default), min=spec[0], max=spec[1], step=step,
+                                 description=name)
+    if isinstance(spec, tuple) and len(spec) in (2, 3):
+        step = spec[2] if len(spec) == 3 else (spec[1] - spec[0]) / 100
+        return widgets.FloatSlider(value=float(default), min=spec[0], max=spec[1], step=step,
+                                   description=name)
+    raise TypeError(f"controls[{name!r}] must be (min, max[, step]), ('log', lo, hi), a list of"
+                    f" options or 'int', got {spec!r}")
+
+
+def controls(fn, **specs):
+    """Attach live controls to an exploration function (the explore pages' one scaffold).
+
+    Each keyword names a parameter of ``fn`` and describes its control: ``(min, max)`` or
+    ``(min, max, step)`` (integer or float slider), ``("log", lo, hi)`` (a log slider from
+    ``10**lo`` to ``10**hi``), a list of options (dropdown) or ``"int"`` (a free integer field,
+    e.g. a seed). The initial values are ``fn``'s defaults. A "Run" button re-runs ``fn`` with
+    the chosen values (``ipywidgets.interactive`` in manual mode): nothing runs while a slider
+    moves. Make the call the last line of its cell, so that the widget is displayed. Live only in
+    a running Jupyter kernel; the book's tooling never executes the cell that calls it (tag it
+    ``skip-execution`` and ``nbval-skip``).
+
+    Parameters
+    ----------
+    fn : callable
+        The exploration: computes, prints a summary and draws a figure.
+    **specs
+        One control per parameter, as above.
+
+    Returns
+    -------
+    ipywidgets.interactive
+        The controls, the Run button and ``fn``'s output area.
+
+    Examples
+    --------
+    >>> from helpers.plotting import _control
+    >>> _control("width", (32, 1024, 32), 256).max, _control("seed", "int", 7).value
+    (1024, 7)
+    """
+    import inspect
+
+    import ipywidgets as widgets
+
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {fn!r}")
+    params = inspect.signature(fn).parameters
+    built = {}
+    for name, spec in specs.items():
+        if name not in params or params[name].default is inspect.Parameter.empty:
+            raise ValueError(f"controls: {name!r} is not a parameter of {fn.__name__} with a "
+                             "default value")
+        built[name] = _control(name, spec, params[name].default)
+    return widgets.interactive(fn, {"manual": True, "manual_name": "Run"}, **built)

@@ -66,3 +66,37 @@ def test_bad_inputs():
         plotting.phase_diagram(ax, 2 * np.ones((2, 2)), [1, 2], [1, 2], xlabel="x", ylabel="y")
     with pytest.raises(TypeError, match="set_theme"):
         plotting.set_theme("dark")
+
+
+def test_controls_build_one_widget_per_parameter():
+    import ipywidgets as widgets
+
+    from helpers.plotting import _control, controls
+
+    assert isinstance(_control("w", (32, 1024, 32), 64), widgets.IntSlider)
+    assert isinstance(_control("lr", ("log", -1, 2), 5.0), widgets.FloatLogSlider)
+    assert isinstance(_control("act", ["relu", "softplus"], "relu"), widgets.Dropdown)
+    assert isinstance(_control("seed", "int", 3), widgets.IntText)
+    assert isinstance(_control("x", (0.0, 1.0), 0.5), widgets.FloatSlider)
+
+    def explore(width=64, seed=3):
+        return width + seed
+
+    w = controls(explore, width=(32, 128, 32), seed="int")
+    assert {c.description for c in w.children if hasattr(c, "description")} >= {"width", "seed"}
+
+
+def test_controls_bad_inputs():
+    from helpers.plotting import _control, controls
+
+    def explore(width=64):
+        return width
+
+    with pytest.raises(ValueError, match="not a parameter of explore"):
+        controls(explore, depth=(1, 4))
+    with pytest.raises(TypeError, match="must be \\(min, max"):
+        _control("w", "slider", 1)
+    with pytest.raises(ValueError, match="not among the options"):
+        _control("a", ["relu"], "tanh")
+    with pytest.raises(TypeError, match="fn must be callable"):
+        controls(3, width=(1, 2))
