@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import jupytext
+from jupytext.config import load_jupytext_config
 import nbformat
 from nbclient import NotebookClient
 
@@ -44,9 +45,10 @@ def execute(path: Path, timeout: int = 1200, write: bool = True) -> float:
     seconds = time.perf_counter() - start
     if not write:
         return seconds
-    jupytext.write(nb, ipynb, fmt="ipynb")
+    config = load_jupytext_config(str(md.parent))     # jupytext.toml: the metadata kept in .md
+    jupytext.write(nb, ipynb, fmt="ipynb", config=config)
     # Rewrite the .md through jupytext so both files carry identical cell sources.
-    jupytext.write(jupytext.read(ipynb), md, fmt="md:myst")
+    jupytext.write(jupytext.read(ipynb), md, fmt="md:myst", config=config)
     nbformat.validate(nbformat.read(ipynb, as_version=4))
     return seconds
 
