@@ -329,6 +329,9 @@ def parse_errata(text: str, path: Path) -> list[Erratum]:
 # --------------------------------------------------------------------------- results.yml
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @dataclass
 class Entry:
     """One entry of a part's ``results.yml``: a result or figure of the paper."""
@@ -410,7 +413,7 @@ def entry_from_dict(data: object, where: str) -> Entry:
 def load_results(path: Path) -> tuple[dict, list[Entry]]:
     """``(page, entries)`` of a ``results.yml``: the status page's ``page:`` block (label,
     title, intro, after) and the entries in order. Raises ValueError on a schema error."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     if not isinstance(data, dict) or set(data) != {"page", "results"}:
         raise ValueError(f"{path}: expected the keys `page` and `results`")
     page = data["page"]
@@ -429,6 +432,7 @@ def load_results(path: Path) -> tuple[dict, list[Entry]]:
 # --------------------------------------------------------------------------- the notebooks
 
 
+@functools.cache
 def has_assert(source: str) -> bool:
     """An ``assert`` statement, an ``assert_*(...)`` call or a ``checks.<check>(...)`` call (a
     check of :mod:`helpers.checks` raises when it fails) in a code cell."""
