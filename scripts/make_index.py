@@ -793,7 +793,8 @@ the verdict of the author (the "verdict and note" column, kept in
 * **checked outside the hypotheses (...)**: every recorded check runs where a hypothesis of the
   result is violated (named);
 * **asserted, not yet classified**: nothing is recorded yet, but the chapter asserts the result
-  in the section of its statement (a transitional status, until every check is recorded);
+  in the section of its statement or of a section named under *where* (a transitional status,
+  until every check is recorded);
 * **not checked**: nothing recorded and nothing asserted;
 * **does not hold as printed**: a counterexample is recorded (the errata box of the chapter has
   the corrected form); *(counterexample not recorded)* when the verdict says so but no
