@@ -129,7 +129,7 @@ build: $(STAMP)  ## the book build that must pass with zero warnings
 browser: $(STAMP)  ## load every built page in headless Chromium (run after `make build`)
 	BOOK_BROWSER=1 $(TEST_ENV) $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_browser.py
 
-index: $(STAMP)  ## regenerate chapters/back/theorem_index.md and errata.md (+ .ipynb)
+index: $(STAMP)  ## regenerate the status pages, theorem_index, errata and checks (+ .ipynb)
 	$(BIN)/python scripts/make_index.py
 
 sync: $(STAMP)  ## refresh the Jupyter macros cell, then jupytext --sync every pair

@@ -1,29 +1,62 @@
-"""Generate the back matter: chapters/back/theorem_index.md and chapters/back/errata.md.
+r"""Generate the status pages and the back matter from the parts' ``results.yml`` and the checks
+the notebooks record.
 
 Usage::
 
-    python scripts/make_index.py            # rewrite both pages (.md and their .ipynb twins)
+    python scripts/make_index.py            # rewrite every generated page (.md and .ipynb twin)
     python scripts/make_index.py --check    # exit 1 if a committed page is out of date
 
-Sources, all read from the MyST ``.md`` of every chapter listed in ``toc.yml``:
+Generated pages (each a jupytext pair with the hidden macros cell, no code cells):
 
-* every labelled ``{prf:...}`` statement (theorem, lemma, corollary, proposition, definition,
-  assumption, conjecture, axiom, criterion, observation, property, remark, notation), with its
-  ``:label:``, its title and the paper's number found in the title ("Theorem 3.1 of ...");
-* the status table of each part (``chapters/<part>/??_status.md``: the tables whose first
-  column is "result"), whose rows are matched to results by the paper's number (kind and
-  number, e.g. "Lemma 5.1 = A.1" matches Lemma 5.1 and Lemma A.1) or, failing that, by a
-  ``{prf:ref}`` to the result's label in the row;
-* every errata box: an ``{admonition}`` with class ``errata``, or a ``{warning}``/``{danger}``
-  box whose title starts with "Errat".
+* ``chapters/<part>/<prefix>_status.md``: the status page of each part with a ``results.yml``
+  (its label, title and intro come from the file's ``page:`` block);
+* ``chapters/back/theorem_index.md``: every labelled statement of the book with its status;
+* ``chapters/back/errata.md``: the results that do not hold as printed and every errata box;
+* ``chapters/back/checks.md``: every check recorded in the notebooks, and counts per part.
+
+Sources:
+
+* ``chapters/<part>/results.yml``: one entry per result or figure of the paper (schema in
+  CONTRIBUTING.md, "Status of results"): ``id`` (a ``{prf}`` label of the part, or a stable id
+  of the entry's own when the result has no statement in the book; then ``where:`` gives the
+  references), ``paper``, ``verdict``, ``note``, ``where``, ``also``, ``helpers``, ``tests``,
+  ``check``, ``kind``;
+* the check records in the committed outputs of the part's notebooks
+  (:func:`helpers.checks.records_in` on every code cell; a record counts for the entry whose
+  ``id`` or ``also`` names ``record.result``);
+* the MyST ``.md`` of every chapter in ``toc.yml``: labelled ``{prf:...}`` statements, headings,
+  errata boxes (an ``{admonition}`` with class ``errata``, or a ``{warning}``/``{danger}`` box
+  whose title starts with "Errat"), and the ``assert`` statements of the paired notebooks.
+
+**The status shown is derived, never written by hand** (:func:`derive_status`), from the
+author's ``verdict`` and the records of the entry:
+
+* ``definition`` -> "definition" (nothing to check);
+* ``not-covered`` -> "not covered" (the entry's note says why);
+* ``fails-as-printed`` -> "does not hold as printed" if a ``counterexample`` record exists, else
+  "does not hold as printed (counterexample not recorded)";
+* ``holds`` / ``holds-with-caveat`` -> "reproduced" / "reproduced with caveat" only if a record
+  (other than a counterexample) has ``could_fail=True`` and ``outside=None``, or the entry says
+  ``check: unit-test`` and a test it names exists (the unit test is the check of the statement
+  itself, not only of a helper); otherwise, if records exist, "consistent, weak check (<the
+  strongest record's strength: loose xN, exponent not resolved, attained only>)" when some run
+  inside the hypotheses, else "checked outside the hypotheses (<the hypothesis violated>)";
+  with no record, "asserted, not yet classified" when the notebook asserts it (a code cell with
+  an ``assert``, an ``assert_*`` call or a ``checks.*`` call in the section of a statement or
+  heading that the entry names, or after it when ``tests:`` says "notebook asserts") -- a
+  transitional label, to disappear once every part records its checks -- else "not checked".
 
 Pages not in ``toc.yml`` are left out (a ``{prf:ref}`` to a page outside the book would break
-the build); ``tests/test_theorem_index.py`` fails when the committed pages are stale.
+the build); ``tests/test_status.py`` fails when a generated page is stale or a source is
+inconsistent.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import functools
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -37,8 +70,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import macros_cell  # noqa: E402  (sibling script: the Jupyter macros cell)
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from helpers import checks  # noqa: E402
+
 INDEX_MD = Path("chapters/back/theorem_index.md")
 ERRATA_MD = Path("chapters/back/errata.md")
+CHECKS_MD = Path("chapters/back/checks.md")
+RESULTS_YML = "results.yml"
 
 HEADER = """---
 jupytext:
@@ -53,12 +91,36 @@ kernelspec:
 ---
 """
 
+GENERATED = ("This page is generated by `scripts/make_index.py` from {sources}; do not edit it by "
+             "hand.")
+
 STATEMENT_KINDS = (
     "theorem", "lemma", "corollary", "proposition", "definition", "assumption", "conjecture",
     "axiom", "criterion", "observation", "property", "remark", "notation",
 )
-#: the kinds that state something to be checked (tests/test_theorem_index.py)
+#: the kinds that state something to be checked
 CHECKED_KINDS = ("theorem", "lemma", "corollary", "proposition")
+#: the kinds that must have an entry in their part's results.yml
+ENTRY_KINDS = CHECKED_KINDS + ("definition", "assumption")
+
+#: the author's verdict on a result (results.yml)
+VERDICTS = ("holds", "holds-with-caveat", "fails-as-printed", "definition", "not-covered")
+ENTRY_KINDS_YML = ("result", "figure")
+ENTRY_KEYS = ("id", "kind", "paper", "verdict", "note", "where", "also", "helpers", "tests",
+              "check")
+PAGE_KEYS = ("label", "title", "intro", "after")
+
+#: categories of the derived status (they partition the entries; the checks page counts them)
+CATEGORIES = {
+    "reproduced": "reproduced (a check that could fail)",
+    "weak": "weak checks only",
+    "unclassified": "asserted, not yet classified",
+    "unchecked": "not checked",
+    "counterexample": "does not hold as printed, counterexample recorded",
+    "no-counterexample": "does not hold as printed, counterexample not recorded",
+    "definition": "definitions",
+    "not-covered": "not covered",
+}
 
 PAPER_KINDS = ("theorem", "lemma", "corollary", "proposition", "definition", "assumption",
                "claim", "fact", "remark", "conjecture", "figure")
@@ -74,6 +136,12 @@ TARGET = re.compile(r"^\s*\(([A-Za-z0-9_.:-]+)\)=\s*$")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 CODE_CELL = re.compile(r"^\s*(`{3,})\s*\{code-cell\}")
 FENCE = re.compile(r"^\s*(`{3,}|~{3,}|:{3,})(.*)$")
+REF = re.compile(r"\{(prf:ref|ref)\}`(?:[^`<]*<)?([^`>]+)>?`")
+#: a test named in ``tests:``: a function ``test_...`` or a file ``tests/.../test_*.py``
+TEST_NAME = re.compile(r"(?<![\w/])((?:tests/(?:\w+/)*)?test_\w+(?:\.py)?)")
+NOTEBOOK_ASSERTS = re.compile(r"^notebook asserts?\b", re.I)
+#: an item of ``helpers:``/``tests:`` shown in code font: a dotted name, optionally called
+CODE_ITEM = re.compile(r"[A-Za-z_][\w./]*(\(.*\))?")
 
 
 @dataclass
@@ -105,35 +173,7 @@ class Erratum:
     section_title: str           # text of the nearest heading above the box
 
 
-@dataclass
-class StatusRow:
-    """One row of a part's status table (the cells by lower-case header)."""
-
-    cells: dict[str, str]
-    path: Path
-    refs: list[tuple[str, str]] = field(default_factory=list)   # paper numbers of "result"
-    labels: list[str] = field(default_factory=list)             # {prf:ref} labels in the row
-
-    def get(self, *names: str) -> str:
-        for n in names:
-            if n in self.cells:
-                return self.cells[n]
-        return ""
-
-    @property
-    def status(self) -> str:
-        return self.get("status")
-
-    @property
-    def helper(self) -> str:
-        return self.get("helper", "helpers")
-
-    @property
-    def test(self) -> str:
-        return self.get("test", "tests")
-
-
-# --------------------------------------------------------------------------- parsing
+# --------------------------------------------------------------------------- parsing the chapters
 
 
 def _expand(kind: str, numbers: str) -> list[tuple[str, str]]:
@@ -286,85 +326,292 @@ def parse_errata(text: str, path: Path) -> list[Erratum]:
     return out
 
 
-def split_row(line: str) -> list[str]:
-    """Cells of a Markdown table row; a ``|`` inside ``$...$`` or backticks is kept."""
-    s = line.strip()
-    if s.startswith("|"):
-        s = s[1:]
-    if s.endswith("|") and not s.endswith("\\|"):
-        s = s[:-1]
-    cells, cur, math, code = [], "", False, False
-    k = 0
-    while k < len(s):
-        ch = s[k]
-        if ch == "\\" and k + 1 < len(s):
-            cur += s[k:k + 2]
-            k += 2
-            continue
-        if ch == "`":
-            code = not code
-        elif ch == "$" and not code:
-            math = not math
-        if ch == "|" and not math and not code:
-            cells.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-        k += 1
-    cells.append(cur.strip())
-    return cells
+# --------------------------------------------------------------------------- results.yml
 
 
-def parse_status(text: str, path: Path) -> list[StatusRow]:
-    """Rows of the tables whose first header cell is "result" (any case)."""
-    rows: list[StatusRow] = []
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass
+class Entry:
+    """One entry of a part's ``results.yml``: a result or figure of the paper."""
+
+    id: str
+    paper: str
+    verdict: str
+    note: str = ""
+    kind: str = "result"
+    where: list[str] = field(default_factory=list)
+    also: list[str] = field(default_factory=list)
+    helpers: list[str] = field(default_factory=list)
+    tests: list[str] = field(default_factory=list)
+    check: str | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """The names a check record may give in ``result=``: the id and the ``also`` labels."""
+        return [self.id, *self.also]
+
+    def test_names(self) -> list[str]:
+        """Tests named in ``tests:`` (functions ``test_...`` and files ``tests/.../test_*.py``)."""
+        return [m for item in self.tests for m in TEST_NAME.findall(item)]
+
+    def declares_notebook_asserts(self) -> bool:
+        return any(NOTEBOOK_ASSERTS.match(item) for item in self.tests)
+
+    def refs(self) -> list[str]:
+        """Labels referenced in ``where:`` (``{prf:ref}`` and ``{ref}``)."""
+        return [m.group(2) for w in self.where for m in REF.finditer(w)]
+
+
+def _strings(value: object, what: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError(f"{what} must be a list of non-empty strings, got {value!r}")
+    return [v.strip() for v in value]
+
+
+def entry_from_dict(data: object, where: str) -> Entry:
+    """An :class:`Entry` from one item of ``results.yml``; ValueError names the problem."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: an entry must be a mapping, got {data!r}")
+    unknown = sorted(set(data) - set(ENTRY_KEYS))
+    name = data.get("id", "?")
+    if unknown:
+        raise ValueError(f"{where}: entry {name}: unknown keys {unknown} (allowed: "
+                         f"{', '.join(ENTRY_KEYS)})")
+    for key in ("id", "paper", "verdict"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise ValueError(f"{where}: entry {name}: `{key}` is required (a non-empty string)")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", data["id"]):
+        raise ValueError(f"{where}: entry id {data['id']!r} must be lower case, digits and '-'")
+    if data["verdict"] not in VERDICTS:
+        raise ValueError(f"{where}: entry {name}: verdict {data['verdict']!r} is not one of "
+                         f"{', '.join(VERDICTS)}")
+    kind = data.get("kind", "result")
+    if kind not in ENTRY_KINDS_YML:
+        raise ValueError(f"{where}: entry {name}: kind {kind!r} is not one of "
+                         f"{', '.join(ENTRY_KINDS_YML)}")
+    check = data.get("check")
+    if check not in (None, "unit-test"):
+        raise ValueError(f"{where}: entry {name}: check {check!r} must be 'unit-test' or absent")
+    note = data.get("note") or ""
+    if not isinstance(note, str):
+        raise ValueError(f"{where}: entry {name}: note must be a string")
+    if data["verdict"] == "not-covered" and not note.strip():
+        raise ValueError(f"{where}: entry {name}: a not-covered entry needs a note saying why")
+    return Entry(data["id"], data["paper"].strip(), data["verdict"], " ".join(note.split()),
+                 kind, _strings(data.get("where"), f"{where}: {name}: where"),
+                 _strings(data.get("also"), f"{where}: {name}: also"),
+                 _strings(data.get("helpers"), f"{where}: {name}: helpers"),
+                 _strings(data.get("tests"), f"{where}: {name}: tests"), check)
+
+
+def load_results(path: Path) -> tuple[dict, list[Entry]]:
+    """``(page, entries)`` of a ``results.yml``: the status page's ``page:`` block (label,
+    title, intro, after) and the entries in order. Raises ValueError on a schema error."""
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+    if not isinstance(data, dict) or set(data) != {"page", "results"}:
+        raise ValueError(f"{path}: expected the keys `page` and `results`")
+    page = data["page"]
+    if not isinstance(page, dict) or set(page) - set(PAGE_KEYS) or \
+            not all(isinstance(page.get(k), str) for k in ("label", "title", "intro")):
+        raise ValueError(f"{path}: `page` needs the strings label, title, intro (and optionally "
+                         "after)")
+    entries = [entry_from_dict(item, str(path)) for item in data["results"] or []]
+    ids = [e.id for e in entries]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise ValueError(f"{path}: duplicate ids {dup}")
+    return page, entries
+
+
+# --------------------------------------------------------------------------- the notebooks
+
+
+@functools.cache
+def has_assert(source: str) -> bool:
+    """An ``assert`` statement, an ``assert_*(...)`` call or a ``checks.<check>(...)`` call (a
+    check of :mod:`helpers.checks` raises when it fails) in a code cell."""
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                     for line in source.splitlines())
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return bool(re.search(r"^\s*assert\b|\bassert_\w*\(|\bchecks\.\w+\(", code, re.M))
+    kinds = set(checks._KINDS)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assert):
+            return True
+        if isinstance(node, ast.Call):
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+            if name.startswith("assert"):
+                return True
+            if isinstance(f, ast.Attribute) and name in kinds and \
+                    getattr(f.value, "id", "") == "checks":
+                return True
+    return False
+
+
+def _notebook(path: Path) -> nbformat.NotebookNode | None:
+    """The notebook at ``path`` (None if missing), read once per version of the file."""
+    return _read_notebook(path, path.stat().st_mtime_ns) if path.is_file() else None
+
+
+@functools.cache
+def _read_notebook(path: Path, mtime_ns: int) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def records_of(ipynb: Path) -> list[checks.CheckRecord]:
+    """The check records in the outputs of a notebook's code cells, in order."""
+    nb = _notebook(ipynb)
+    if nb is None:
+        return []
+    return [rec for c in nb.cells if c.cell_type == "code"
+            for rec in checks.records_in(c.get("outputs", []))]
+
+
+def _anchor_regex(label: str) -> re.Pattern:
+    return re.compile(rf"^\s*(?::label:\s*{re.escape(label)}|\({re.escape(label)}\)=)\s*$", re.M)
+
+
+def section_asserts(md: Path, label: str) -> tuple[bool, bool]:
+    """``(assert in the section, assert anywhere after)`` for a label of a page's ``.md``.
+
+    The section of a ``{prf}`` statement (or a target not followed by a heading) is the one
+    holding it, from the statement to the next heading of the same or a higher level; the section
+    of a labelled heading is the heading's own. The code cells are those of the paired notebook.
+    """
+    text = md.read_text(encoding="utf-8")
     lines = text.splitlines()
-    k = 0
-    while k < len(lines) - 1:
-        head, rule = lines[k].strip(), lines[k + 1].strip()
-        if head.startswith("|") and re.fullmatch(r"\|?(\s*:?-{3,}:?\s*\|)+\s*:?-*:?\s*\|?", rule):
-            names = [c.lower() for c in split_row(head)]
-            k += 2
-            while k < len(lines) and lines[k].strip().startswith("|"):
-                if names and names[0] == "result":
-                    cells = dict(zip(names, split_row(lines[k])))
-                    row_text = " ".join(cells.values())
-                    rows.append(StatusRow(
-                        cells, path, paper_refs(cells.get("result", "")),
-                        re.findall(r"\{prf:ref\}`(?:[^`<]*<)?([^`>]+)>?`", row_text)))
-                k += 1
-            continue
-        k += 1
-    return rows
+    key = _anchor_regex(label)
+    at_md = next((i for i, line in enumerate(lines) if key.match(line)), None)
+    nb = _notebook(md.with_suffix(".ipynb"))
+    if at_md is None or nb is None:
+        return False, False
+    heads = parse_headings(text)
+    own = next((h for h in heads if h[3] == label), None)
+    if own is not None:
+        level = own[1]
+    else:
+        above = [h for h in heads if h[0] < at_md]
+        level = above[-1][1] if above else 0
+    start = next((k for k, c in enumerate(nb.cells)
+                  if c.cell_type == "markdown" and key.search(c.source)), None)
+    if start is None:
+        return False, False
+    first = nb.cells[start].source.splitlines()
+    at = next(k for k, line in enumerate(first) if key.match(line))
+    if own is not None:
+        while at < len(first) and not HEADING.match(first[at]):
+            at += 1
+        rest = "\n".join(first[at + 1:])
+    else:
+        while at > 0 and not DIRECTIVE.match(first[at]):
+            at -= 1  # back to the directive's opening fence, so that its closing fence pairs up
+        rest = "\n".join(first[at:])
+    in_section = not any(h[1] <= level for h in parse_headings(rest))
+    found_section = after = False
+    for cell in nb.cells[start + 1:]:
+        if cell.cell_type == "markdown":
+            if in_section and any(h[1] <= level for h in parse_headings(cell.source)):
+                in_section = False
+        elif cell.cell_type == "code" and has_assert(cell.source):
+            after = True
+            found_section = found_section or in_section
+    return found_section, after
 
 
-def matching_rows(result: Result, rows: list[StatusRow]) -> list[StatusRow]:
-    """Status rows of a result, best first: rows about its paper number (those that start with
-    it first), then rows with a ``{prf:ref}`` to its label."""
-    out: list[StatusRow] = []
-    if result.paper:
-        ref = result.paper[0]
-        out += [r for r in rows if r.refs[:1] == [ref]]
-        out += [r for r in rows if ref in r.refs and r not in out]
-    if result.label:
-        out += [r for r in rows if result.label in r.labels and r not in out]
-    return out
+# --------------------------------------------------------------------------- the derived status
 
 
-def match_status(result: Result, rows: list[StatusRow]) -> StatusRow | None:
-    """The status row of a result (the first of :func:`matching_rows`), or None."""
-    found = matching_rows(result, rows)
-    return found[0] if found else None
+@dataclass(frozen=True)
+class Status:
+    """The status shown for an entry: its text and its category (a key of CATEGORIES)."""
+
+    text: str
+    category: str
 
 
-def short_status(status: str) -> str:
-    """The leading phrase of a status cell ("reproduced with caveat", "stated", ...)."""
-    s = re.split(r"[:;(]|\s—\s|,\s", status, maxsplit=1)[0].strip()
-    s = s.replace("**", "").strip()
-    return s or "—"
+def _short_strength(rec: checks.CheckRecord) -> str:
+    """A few words for a check that could not fail: "loose x240", "attained only", ..."""
+    if rec.kind == "bound":
+        slack = rec.numbers.get("slack")
+        if isinstance(slack, int | float) and math.isfinite(slack):
+            return f"loose ×{slack:g}"
+        return "bound never approached"
+    if rec.kind == "exponent":
+        return ("exponent not resolved" if rec.strength.startswith("not resolved")
+                else "exponent, no alternative tested")
+    if rec.kind == "attained":
+        return "attained only"
+    return rec.strength
+
+
+def _weakness_rank(rec: checks.CheckRecord) -> tuple:
+    """Sort key, strongest first: bounds by slack, then exponents, then the rest."""
+    if rec.kind == "bound":
+        slack = rec.numbers.get("slack")
+        return (0, slack if isinstance(slack, int | float) else math.inf)
+    return ({"exponent": 1, "attained": 2}.get(rec.kind, 3), 0.0)
+
+
+def derive_status(verdict: str, records: list[checks.CheckRecord], *, unit_test: bool = False,
+                  asserted: bool = False) -> Status:
+    """The status of a result from its verdict and its check records (module docstring).
+
+    Parameters
+    ----------
+    verdict : str
+        One of :data:`VERDICTS`.
+    records : list of CheckRecord
+        The records of the result (``record.result`` is its id or an ``also`` label).
+    unit_test : bool
+        The entry says ``check: unit-test`` and a test it names exists.
+    asserted : bool
+        The notebook asserts the result (transitional: counts only while nothing is recorded).
+    """
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
+    if verdict == "definition":
+        return Status("definition", "definition")
+    if verdict == "not-covered":
+        return Status("not covered", "not-covered")
+    if verdict == "fails-as-printed":
+        if any(r.kind == "counterexample" for r in records):
+            return Status("does not hold as printed", "counterexample")
+        return Status("does not hold as printed (counterexample not recorded)",
+                      "no-counterexample")
+    word = "reproduced" if verdict == "holds" else "reproduced with caveat"
+    support = [r for r in records if r.kind != "counterexample"]
+    inside = [r for r in support if r.outside is None]
+    if unit_test or any(r.could_fail for r in inside):
+        return Status(word, "reproduced")
+    if inside:
+        best = min(inside, key=_weakness_rank)
+        return Status(f"consistent, weak check ({_short_strength(best)})", "weak")
+    if support:
+        best = min(support, key=lambda r: (not r.could_fail, _weakness_rank(r)))
+        return Status(f"checked outside the hypotheses ({best.outside})", "weak")
+    if asserted:
+        return Status("asserted, not yet classified", "unclassified")
+    return Status("not checked", "unchecked")
 
 
 # --------------------------------------------------------------------------- the book
+
+
+@dataclass
+class Recorded:
+    """A check record and the page whose outputs hold it."""
+
+    record: checks.CheckRecord
+    page: Path
 
 
 @dataclass
@@ -375,8 +622,27 @@ class Part:
     titles: dict[Path, str]
     labels: dict[Path, str | None]
     results: list[Result]
-    status: list[StatusRow]
     errata: list[Erratum]
+    page: dict = field(default_factory=dict)          # the status page (results.yml `page:`)
+    entries: list[Entry] = field(default_factory=list)
+    records: list[Recorded] = field(default_factory=list)
+    anchors: dict[str, Path] = field(default_factory=dict)   # label -> page holding it
+    statuses: dict[str, Status] = field(default_factory=dict)  # entry id -> derived status
+
+    @property
+    def status_md(self) -> Path | None:
+        """The generated status page ``<folder>/<prefix>_status.md`` (from the page label)."""
+        if self.folder is None or not self.page:
+            return None
+        return self.folder / (self.page["label"].replace("-", "_") + ".md")
+
+    def entry_of(self, name: str) -> Entry | None:
+        """The entry whose id or ``also`` is ``name``."""
+        return next((e for e in self.entries if name in e.names), None)
+
+    def records_of(self, entry: Entry) -> list[Recorded]:
+        names = set(entry.names)
+        return [r for r in self.records if r.record.result in names]
 
 
 def _toc_files(node) -> list[str]:
@@ -388,6 +654,45 @@ def _toc_files(node) -> list[str]:
             for child in node.get(key, []) or []:
                 out += _toc_files(child)
     return out
+
+
+def named_test_exists(name: str, root: Path = ROOT) -> bool:
+    """A ``tests/.../test_*.py`` file, or a ``def test_...`` anywhere under ``tests/``."""
+    if name.endswith(".py"):
+        return (root / name).is_file() or any((root / "tests").rglob(Path(name).name))
+    return name in _test_functions(root)
+
+
+@functools.cache
+def _test_functions(root: Path) -> frozenset[str]:
+    names = set()
+    for f in (root / "tests").rglob("test_*.py"):
+        names |= set(re.findall(r"^\s*def (test_\w+)\(", f.read_text(encoding="utf-8"), re.M))
+    return frozenset(names)
+
+
+def entry_asserted(part: Part, entry: Entry, root: Path = ROOT) -> bool:
+    """Whether the notebook asserts the entry: a code cell with an assert in the section of a
+    label the entry is about or names in ``where:`` (or after it, when ``tests:`` declares
+    "notebook asserts")."""
+    declared = entry.declares_notebook_asserts()
+    for label in dict.fromkeys([*entry.names, *entry.refs()]):
+        page = part.anchors.get(label)
+        if page is None:
+            continue
+        section, after = section_asserts(root / page, label)
+        if section or (declared and after):
+            return True
+    return False
+
+
+def entry_status(part: Part, entry: Entry, root: Path = ROOT) -> Status:
+    unit_test = entry.check == "unit-test" and any(
+        named_test_exists(t, root) for t in entry.test_names())
+    records = [r.record for r in part.records_of(entry)]
+    asserted = not records and entry.verdict in ("holds", "holds-with-caveat") and \
+        entry_asserted(part, entry, root)
+    return derive_status(entry.verdict, records, unit_test=unit_test, asserted=asserted)
 
 
 def read_book(root: Path = ROOT) -> list[Part]:
@@ -409,8 +714,14 @@ def read_book(root: Path = ROOT) -> list[Part]:
             continue
         folders = {p.parent for p in pages}
         folder = folders.pop() if len(folders) == 1 else None
-        part = Part(caption, folder, pages, {}, {}, [], [], [])
+        part = Part(caption, folder, pages, {}, {}, [], [])
+        if folder is not None and (root / folder / RESULTS_YML).is_file():
+            part.page, part.entries = load_results(root / folder / RESULTS_YML)
         for p in pages:
+            if p == part.status_md:
+                # generated from results.yml: its title and label come from there
+                part.titles[p], part.labels[p] = part.page["title"], part.page["label"]
+                continue
             text = (root / p).read_text(encoding="utf-8")
             heads = parse_headings(text)
             first = next((h for h in heads if h[1] == 1), None)
@@ -418,71 +729,158 @@ def read_book(root: Path = ROOT) -> list[Part]:
             part.labels[p] = first[3] if first else None
             part.results += parse_results(text, p)
             part.errata += parse_errata(text, p)
-        if folder is not None:
-            for status in sorted((root / folder).glob("??_status.md")):
-                part.status += parse_status(status.read_text(encoding="utf-8"),
-                                            status.relative_to(root))
+            for line in text.splitlines():
+                m = TARGET.match(line) or OPTION.match(line)
+                if m and (TARGET.match(line) or m.group(1) == "label"):
+                    part.anchors.setdefault(m.group(1) if TARGET.match(line) else m.group(2), p)
+            part.records += [Recorded(rec, p) for rec in records_of(root / p.with_suffix(".ipynb"))]
+        for e in part.entries:
+            part.statuses[e.id] = entry_status(part, e, root)
         parts.append(part)
     return parts
 
 
+# --------------------------------------------------------------------------- rendering
+
+
 def _cell(text: str) -> str:
-    return text.replace("\n", " ").strip() or "—"
+    """Text for a Markdown table cell: one line, bars escaped (outside ``\\|``)."""
+    text = " ".join(str(text).split())
+    return re.sub(r"(?<!\\)\|", r"\\|", text) or "—"
+
+
+def _items(items: list[str]) -> str:
+    """``helpers:``/``tests:`` items: plain names in code font, anything else as written."""
+    out = []
+    for item in items:
+        out.append(f"`{item}`" if CODE_ITEM.fullmatch(item) else item)
+    return ", ".join(out) or "—"
+
+
+def _verdict_words(verdict: str) -> str:
+    return {"holds": "holds", "holds-with-caveat": "holds with caveat",
+            "fails-as-printed": "fails as printed", "definition": "definition",
+            "not-covered": "not covered"}[verdict]
+
+
+def _entry_ref(part: Part, entry: Entry) -> str:
+    """A link to the entry's statement, or its paper name and where it is treated."""
+    if entry.id in part.anchors:
+        return f"{{prf:ref}}`{entry.id}`" if any(r.label == entry.id for r in part.results) \
+            else f"{{ref}}`{entry.id}`"
+    where = ", ".join(entry.where)
+    return f"{entry.paper} ({where})" if where else entry.paper
+
+
+def _page_doc(page: Path) -> str:
+    return f"{{doc}}`{page.stem} </{page.with_suffix('').as_posix()}>`"
+
+
+STATUS_INTRO = """\
+**The status column is derived, not written by hand.** `scripts/make_index.py` derives it from
+the verdict of the author (the "verdict and note" column, kept in
+`{results}`) and from the checks that the notebooks record with `helpers.checks`
+(every one is listed on {{ref}}`back-checks`):
+
+* **reproduced** / **reproduced with caveat**: the verdict is *holds* (*holds with caveat*: it
+  holds in a restricted or corrected form, said in the note) and at least one recorded check
+  could have failed and ran inside the hypotheses of the result, or the result's check is a unit
+  test it names;
+* **consistent, weak check (...)**: checks are recorded but none could have failed: a bound met
+  with slack above ×10 (an error of an order of magnitude in its constant would pass), an upper
+  bound only shown attained, an exponent whose interval does not exclude the alternative; the
+  strongest is named;
+* **checked outside the hypotheses (...)**: every recorded check runs where a hypothesis of the
+  result is violated (named);
+* **asserted, not yet classified**: nothing is recorded yet, but the chapter asserts the result
+  in the section of its statement or of a section named under *where* (a transitional status,
+  until every check is recorded);
+* **not checked**: nothing recorded and nothing asserted;
+* **does not hold as printed**: a counterexample is recorded (the errata box of the chapter has
+  the corrected form); *(counterexample not recorded)* when the verdict says so but no
+  counterexample record exists yet;
+* **definition**: nothing to check; **not covered**: not treated in the book (the note says why).
+"""
+
+
+def render_status_page(part: Part) -> str:
+    page = part.page
+    results_yml = (part.folder / RESULTS_YML).as_posix()
+    out = [HEADER, f"({page['label']})=", f"# {page['title']}", "", page["intro"].strip(), "",
+           STATUS_INTRO.format(results=results_yml),
+           GENERATED.format(sources=f"`{results_yml}` and the notebooks' recorded checks"), ""]
+    header = ["| {first} | status | verdict and note | where | helper | test |",
+              "|---|---|---|---|---|---|"]
+    for kind, title, first in (("result", "Results", "result"), ("figure", "Figures", "figure")):
+        entries = [e for e in part.entries if e.kind == kind]
+        if not entries:
+            continue
+        out += [f"## {title}", "", header[0].format(first=first), header[1]]
+        for e in entries:
+            note = _verdict_words(e.verdict) + (f": {e.note}" if e.note else "")
+            out.append("| " + " | ".join([
+                _cell(e.paper), f"**{part.statuses[e.id].text}**", _cell(note),
+                _cell(", ".join(e.where)), _cell(_items(e.helpers)), _cell(_items(e.tests)),
+            ]) + " |")
+        out.append("")
+    if page.get("after"):
+        out += [page["after"].strip(), ""]
+    return "\n".join(out).rstrip() + "\n"
 
 
 def render_index(parts: list[Part]) -> str:
     out = [HEADER, "(back-theorem-index)=", "# Index of results", "",
            "Every labelled statement of the book, part by part in reading order, with its status "
-           "from the part's status page, the helper function that computes it and the unit test "
-           "of that helper. *Paper* is the number in the paper (empty for the book's own "
-           "statements); a dash in the status columns means the status page has no row for it.",
+           "as derived on the part's status page (from the verdict in the part's `results.yml` "
+           "and the checks recorded in its notebooks; the rule is on each status page and the "
+           "checks are listed on {ref}`back-checks`), the helper function that computes it and "
+           "the tests. *Paper* is the number in the paper (empty for the book's own statements);"
+           " a dash in the status columns means the part has no status page.",
            "",
-           "This page is generated by `scripts/make_index.py` from the chapters; do not edit it "
-           "by hand.", ""]
+           GENERATED.format(sources="the chapters and the parts' `results.yml`"), ""]
     for part in parts:
         if not part.results:
             continue
         out += [f"## {part.caption}", ""]
-        status_pages = sorted({r.path for r in part.status} & set(part.pages))
-        if status_pages:
-            refs = ", ".join(f"{{ref}}`{lab}`" for sp in status_pages
-                             if (lab := _page_label(sp)))
-            if refs:
-                out += [f"Status page: {refs}.", ""]
+        if part.page:
+            out += [f"Status page: {{ref}}`{part.page['label']}`.", ""]
         out += ["| result | title | paper | status | helper | test |", "|---|---|---|---|---|---|"]
         for r in part.results:
             if not r.label:
                 continue
-            row = match_status(r, part.status)
+            e = part.entry_of(r.label)
             out.append("| " + " | ".join([
-                f"{{prf:ref}}`{r.label}`", _cell(r.title.replace("|", "\\|")),
+                f"{{prf:ref}}`{r.label}`", _cell(r.title),
                 r.paper_number or "—",
-                _cell(short_status(row.status)) if row else "—",
-                _cell(row.helper) if row else "—",
-                _cell(row.test) if row else "—",
+                _cell(part.statuses[e.id].text) if e else "—",
+                _cell(_items(e.helpers)) if e else "—",
+                _cell(_items(e.tests)) if e else "—",
             ]) + " |")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
 
-def _page_label(path: Path, root: Path = ROOT) -> str | None:
-    heads = parse_headings((root / path).read_text(encoding="utf-8"))
-    first = next((h for h in heads if h[1] == 1), None)
-    return first[3] if first else None
-
-
 def render_errata(parts: list[Part]) -> str:
     out = [HEADER, "(back-errata)=", "# Errata", "",
-           "Every statement of the four papers that this book found not to hold as printed, as "
-           "collected from the errata boxes of the chapters (each box gives the counterexample "
-           "computed and the corrected form). The link goes to the section holding the box.",
+           "Every statement of the four papers that this book found not to hold as printed: for "
+           "each part, the results whose verdict is *fails as printed* (with the status derived "
+           "from the recorded checks: is the counterexample recorded?), then the errata boxes of "
+           "the chapters (each box gives the counterexample computed and the corrected form). "
+           "The link goes to the section holding the box.",
            "",
-           "This page is generated by `scripts/make_index.py` from the chapters; do not edit it "
-           "by hand.", ""]
+           GENERATED.format(sources="the chapters and the parts' `results.yml`"), ""]
     for part in parts:
-        if not part.errata:
+        failing = [e for e in part.entries if e.verdict == "fails-as-printed"]
+        if not part.errata and not failing:
             continue
         out += [f"## {part.caption}", ""]
+        if failing:
+            out += ["| result | status | note | where |", "|---|---|---|---|"]
+            for e in failing:
+                out.append("| " + " | ".join([
+                    _cell(e.paper), _cell(part.statuses[e.id].text), _cell(e.note),
+                    _cell(", ".join(e.where))]) + " |")
+            out.append("")
         for page in part.pages:
             boxes = [e for e in part.errata if e.path == page]
             if not boxes:
@@ -507,12 +905,90 @@ def render_errata(parts: list[Part]) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def _short(part: Part) -> str:
+    """"Part I" for the caption "Part I: Gradient confusion and SGD"."""
+    return part.caption.split(":")[0].strip() or part.page["title"]
+
+
+def counts(part: Part) -> dict[str, int]:
+    """Entries of a part per status category (they add up to ``len(part.entries)``)."""
+    out = dict.fromkeys(CATEGORIES, 0)
+    for e in part.entries:
+        out[part.statuses[e.id].category] += 1
+    return out
+
+
+def render_checks(parts: list[Part]) -> str:
+    parts = [p for p in parts if p.page]
+    out = [HEADER, "(back-checks)=", "# Checks of the results", "",
+           "Every check that the notebooks record with `helpers.checks`, part by part and result "
+           "by result: its kind (identity, bound, exponent, trend, attained, counterexample), "
+           "the claim, its outcome and strength, whether a false claim of the same form would "
+           "have been caught (*could fail*), and whether it ran inside the hypotheses of the "
+           "result. A bound met with slack above ×10, an upper bound only shown attained and an "
+           "exponent whose interval does not exclude the alternative could not fail; a check "
+           "outside the hypotheses never counts as a reproduction. The status pages derive each "
+           "result's status from these records (the rule is on every status page).", "",
+           GENERATED.format(sources="the check records in the notebooks' outputs and the parts' "
+                            "`results.yml`"), "",
+           "## Counts", "",
+           "Results and figures of each part by derived status; the columns after *entries* "
+           "partition them (they add up to *entries*). *Weak checks only* counts loose bounds, "
+           "bounds only attained, unresolved exponents and checks outside the hypotheses.", ""]
+    cols = list(CATEGORIES)
+    out += ["| part | entries | " + " | ".join(CATEGORIES[c] for c in cols)
+            + " | checks recorded | of which could fail |",
+            "|---|" + "---|" * (len(cols) + 3)]
+    total = dict.fromkeys(cols, 0)
+    n_entries = n_records = n_strong = 0
+    for part in parts:
+        c = counts(part)
+        strong = sum(r.record.could_fail and r.record.outside is None for r in part.records)
+        out.append(f"| {{ref}}`{_short(part)} <{part.page['label']}>` | {len(part.entries)} | "
+                   + " | ".join(str(c[k]) for k in cols)
+                   + f" | {len(part.records)} | {strong} |")
+        for k in cols:
+            total[k] += c[k]
+        n_entries += len(part.entries)
+        n_records += len(part.records)
+        n_strong += strong
+    out += [f"| all parts | {n_entries} | " + " | ".join(str(total[k]) for k in cols)
+            + f" | {n_records} | {n_strong} |", ""]
+    for part in parts:
+        out += [f"## {part.caption}", ""]
+        status_page = f"Status page: {{ref}}`{part.page['label']}`."
+        checked = [e for e in part.entries if part.records_of(e)]
+        if not checked:
+            out += [f"{status_page} No check is recorded yet in this part's notebooks.", ""]
+            continue
+        unrecorded = len(part.entries) - len(checked)
+        out += [f"{status_page} {len(part.records)} checks recorded for {len(checked)} of the "
+                f"{len(part.entries)} entries ({unrecorded} without a recorded check).", "",
+                "| result | status | check | claim | outcome | could fail | hypotheses | "
+                "recorded in |", "|---|---|---|---|---|---|---|---|"]
+        for e in checked:
+            for k, rec in enumerate(part.records_of(e)):
+                r = rec.record
+                first = k == 0
+                out.append("| " + " | ".join([
+                    _cell(_entry_ref(part, e)) if first else "",
+                    _cell(part.statuses[e.id].text) if first else "",
+                    r.kind + ("" if r.result == e.id else f" (`{r.result}`)"),
+                    _cell(r.claim), _cell(r.strength), "yes" if r.could_fail else "no",
+                    "inside" if r.outside is None else _cell(f"outside: {r.outside}"),
+                    _page_doc(rec.page)]) + " |")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
 def generate(root: Path = ROOT) -> dict[Path, str]:
     """The generated pages: ``{relative .md path: text}`` (with the Jupyter macros cell)."""
     parts = read_book(root)
     table = macros_cell.macros(root / "book.yml")
-    return {rel: macros_cell.render(text, table) for rel, text in
-            ((INDEX_MD, render_index(parts)), (ERRATA_MD, render_errata(parts)))}
+    pages = {p.status_md: render_status_page(p) for p in parts if p.status_md}
+    pages |= {INDEX_MD: render_index(parts), ERRATA_MD: render_errata(parts),
+              CHECKS_MD: render_checks(parts)}
+    return {rel: macros_cell.render(text, table) for rel, text in pages.items()}
 
 
 def write(pages: dict[Path, str], root: Path = ROOT) -> None:
