@@ -349,7 +349,7 @@ def test_two_layer_per_example_gradient_formula(gen):
     [
         ({"variant": "du"}, ValueError, "variant must be one of"),
         ({"variant": "oymak", "d_out": 2}, ValueError, "d_out must be 1"),
-        ({"variant": "li-liang", "num_outputs": 0}, ValueError, "num_outputs must be"),
+        ({"variant": "li-liang", "d_out": 0}, ValueError, "d_out must be"),
         ({"variant": "li-liang", "width": 0}, ValueError, "width must be an integer >= 1"),
         ({"variant": "oymak", "activation": "elu"}, ValueError, "activation must be one of"),
         ({"variant": "oymak", "generator": "seed"}, TypeError, "generator must be a torch"),
