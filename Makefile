@@ -151,3 +151,11 @@ clean:  ## remove the built book
 
 distclean: clean  ## also remove the virtual environment
 	rm -rf $(VENV)
+
+# ---------------------------------------------------------------- running, teaching, citing
+# The HTML build writes _build/html/nntheory-notebooks.zip (chapters, helpers, the lock,
+# RUNNING.md; _ext/run_archive.py), and every chapter with code links to it from its first
+# visible cell, inserted by scripts/run_cell.py.
+.PHONY: run-cell
+run-cell: $(STAMP)  ## insert or refresh the "Run this notebook" cell in every chapter (then sync)
+	$(BIN)/python scripts/run_cell.py
