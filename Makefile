@@ -159,3 +159,12 @@ distclean: clean  ## also remove the virtual environment
 .PHONY: run-cell
 run-cell: $(STAMP)  ## insert or refresh the "Run this notebook" cell in every chapter (then sync)
 	$(BIN)/python scripts/run_cell.py
+
+# The student edition: the same book with the exercise solutions cut out of a copy of the
+# sources (pages, page downloads and the run archive) and hidden by sphinx-exercise; no launch
+# buttons. Built offline with -W, then checked (tests/test_student_edition.py).
+.PHONY: student
+student: $(STAMP)  ## the student edition (no solutions) into _build/student/html, then check it
+	$(GUARD_ENV) $(BIN)/python scripts/student_edition.py --out _build/student
+	BOOK_STUDENT=1 $(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  tests/test_student_edition.py
