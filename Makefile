@@ -168,3 +168,12 @@ student: $(STAMP)  ## the student edition (no solutions) into _build/student/htm
 	$(GUARD_ENV) $(BIN)/python scripts/student_edition.py --out _build/student
 	BOOK_STUDENT=1 $(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider \
 	  tests/test_student_edition.py
+
+# The whole book as one PDF: a single-page HTML build (-W) printed by headless Chromium after
+# MathJax has typeset it (scripts/print_pdf.py; Playwright drives the system Chromium, no
+# download), then checked with poppler-utils (tests/test_pdf.py). Needs chromium and
+# poppler-utils (Debian packages). About 700 A4 pages.
+.PHONY: pdf
+pdf: $(STAMP)  ## the whole book as _build/pdf/book.pdf (headless Chromium), then check it
+	$(GUARD_ENV) $(BIN)/python scripts/print_pdf.py --out _build/pdf/book.pdf
+	BOOK_PDF=1 $(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_pdf.py
