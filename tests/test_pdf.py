@@ -7,8 +7,8 @@ Runs only under ``make pdf`` (``BOOK_PDF=1``), after ``scripts/print_pdf.py`` ha
 "Typeset" is checked three ways: MathJax typeset every formula without error before printing
 (the report); the PDF embeds MathJax's fonts (Type 3 fonts, as Chromium embeds web fonts); and
 its text has no raw TeX: a command such as ``\\frac`` or ``\\mathbb`` occurs no more often than
-in the code cells and outputs of the notebooks (axis labels in code are TeX strings), and ``$$``
-not at all.
+in the code of the notebooks (axis labels in code cells are TeX strings, and the notation chapter
+lists the macros as code), and ``$$`` not at all.
 """
 
 from __future__ import annotations
@@ -48,11 +48,16 @@ def text() -> str:
 
 
 def _code_text() -> str:
-    """Every code cell's source and text output in the book's notebooks."""
+    """Every piece of code in the notebooks: code cells with their text outputs, and the code
+    spans and fenced code blocks of the markdown cells (the notation chapter lists the macros
+    as code, for instance)."""
     parts = []
     for ipynb in sorted((ROOT / "chapters").rglob("*.ipynb")):
         for cell in nbformat.read(ipynb, as_version=4).cells:
-            if cell.cell_type != "code":
+            if cell.cell_type == "markdown":
+                if "remove-cell" not in cell.metadata.get("tags", []):
+                    parts += re.findall(r"^```+[^{\n]*\n.*?^```+", cell.source, re.S | re.M)
+                    parts += re.findall(r"`[^`\n]+`", cell.source)
                 continue
             parts.append(cell.source)
             for out in cell.get("outputs", []):
