@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "student")
     parser.add_argument("--config", type=Path, default=ROOT / "book.yml")
     args = parser.parse_args(argv)
+    args.out, args.config = args.out.resolve(), args.config.resolve()
     removed = prepare(args.out / "src", args.config)
     print(f"student edition: removed {sum(removed.values())} solutions from "
           f"{len(removed)} chapters")
