@@ -151,3 +151,29 @@ clean:  ## remove the built book
 
 distclean: clean  ## also remove the virtual environment
 	rm -rf $(VENV)
+
+# ---------------------------------------------------------------- running, teaching, citing
+# The HTML build writes _build/html/nntheory-notebooks.zip (chapters, helpers, the lock,
+# RUNNING.md; _ext/run_archive.py), and every chapter with code links to it from its first
+# visible cell, inserted by scripts/run_cell.py.
+.PHONY: run-cell
+run-cell: $(STAMP)  ## insert or refresh the "Run this notebook" cell in every chapter (then sync)
+	$(BIN)/python scripts/run_cell.py
+
+# The student edition: the same book with the exercise solutions cut out of a copy of the
+# sources (pages, page downloads and the run archive) and hidden by sphinx-exercise; no launch
+# buttons. Built offline with -W, then checked (tests/test_student_edition.py).
+.PHONY: student
+student: $(STAMP)  ## the student edition (no solutions) into _build/student/html, then check it
+	$(GUARD_ENV) $(BIN)/python scripts/student_edition.py --out _build/student
+	BOOK_STUDENT=1 $(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  tests/test_student_edition.py
+
+# The whole book as one PDF: a single-page HTML build (-W) printed by headless Chromium after
+# MathJax has typeset it (scripts/print_pdf.py; Playwright drives the system Chromium, no
+# download), then checked with poppler-utils (tests/test_pdf.py). Needs chromium and
+# poppler-utils (Debian packages). About 530 A4 pages.
+.PHONY: pdf
+pdf: $(STAMP)  ## the whole book as _build/pdf/book.pdf (headless Chromium), then check it
+	$(GUARD_ENV) $(BIN)/python scripts/print_pdf.py --out _build/pdf/book.pdf
+	BOOK_PDF=1 $(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_pdf.py
