@@ -823,9 +823,47 @@ def render_status_page(part: Part) -> str:
                 _cell(", ".join(e.where)), _cell(_items(e.helpers)), _cell(_items(e.tests)),
             ]) + " |")
         out.append("")
+    runs = read_full_scale(part.folder)
+    if runs:
+        out += ["## Full-scale runs", "",
+                "Chapters run once at their `full` preset (`BOOK_SCALE=full`) with the command "
+                "shown; the executed notebooks are not committed (they live under `_build/full/`),"
+                " their measured results are summarised here. Source: "
+                f"`{(part.folder / FULL_SCALE_YML).as_posix()}`.", "",
+                "| chapter | command | date, machine, wall time | measured at full scale |",
+                "|---|---|---|---|"]
+        for r in runs:
+            out.append("| " + " | ".join([
+                _cell(f"{{ref}}`{r['label']}`"), _cell(f"`{r['command']}`"),
+                _cell(f"{r['date']}, {r['machine']}, {r['wall']}"), _cell(r["results"]),
+            ]) + " |")
+        out.append("")
     if page.get("after"):
         out += [page["after"].strip(), ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+FULL_SCALE_YML = "full_scale.yml"
+FULL_SCALE_KEYS = ("label", "command", "date", "machine", "wall", "results")
+
+
+def read_full_scale(folder: Path) -> list[dict]:
+    """The part's full-scale runs (``full_scale.yml``: a list of mappings with the keys
+    :data:`FULL_SCALE_KEYS`, all strings), or an empty list when the file does not exist."""
+    path = folder / FULL_SCALE_YML
+    if not path.exists():
+        return []
+    runs = yaml.safe_load(path.read_text()) or []
+    if not isinstance(runs, list):
+        raise ValueError(f"{path}: expected a list of runs")
+    for i, run in enumerate(runs):
+        if isinstance(run, dict) and hasattr(run.get("date"), "isoformat"):
+            run["date"] = run["date"].isoformat()         # YAML reads 2026-12-05 as a date
+        if not isinstance(run, dict) or set(run) != set(FULL_SCALE_KEYS) or not all(
+                isinstance(run[k], str) and run[k].strip() for k in FULL_SCALE_KEYS):
+            raise ValueError(f"{path}: run {i} must have exactly the string keys "
+                             f"{list(FULL_SCALE_KEYS)}")
+    return runs
 
 
 def render_index(parts: list[Part]) -> str:

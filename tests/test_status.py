@@ -456,3 +456,16 @@ def test_cells_and_items():
     assert make_index._items(["li_liang.mixture", "notebook asserts",
                               "`train.train` (epochs)"]) == \
         "`li_liang.mixture`, notebook asserts, `train.train` (epochs)"
+
+
+def test_full_scale_runs_are_well_formed_and_shown(tmp_path):
+    """A part's full_scale.yml is validated and rendered on its status page."""
+    runs = make_index.read_full_scale(tmp_path)
+    assert runs == []
+    (tmp_path / "full_scale.yml").write_text(
+        "- label: gc-convergence\n  command: make full NB=x.md\n  date: 2026-12-05\n"
+        "  machine: 2-core x86\n  wall: 12 min\n  results: slope -0.5\n")
+    assert make_index.read_full_scale(tmp_path)[0]["wall"] == "12 min"
+    (tmp_path / "full_scale.yml").write_text("- label: gc-convergence\n  command: x\n")
+    with pytest.raises(ValueError, match="must have exactly the string keys"):
+        make_index.read_full_scale(tmp_path)
