@@ -402,8 +402,10 @@ LAYOUT = r"""
   }
   for (const m of art.querySelectorAll('mjx-container:not([display="true"])')) {
     if (inCode(m) || hidden(m) || m.getBoundingClientRect().width === 0) continue;
-    const n = needs(m, m.querySelector("mjx-math"));
-    kinds.inline.push({...n, what: describe(m)});
+    // an inline formula wider than its box (span.math: at most the line) is cut off or scrolls
+    const box = m.closest("span.math") || m;
+    const w = m.querySelector("mjx-math").getBoundingClientRect().width;
+    kinds.inline.push({over: w > box.clientWidth + tol, width: Math.round(w), what: describe(m)});
   }
   for (const t of tables) {
     if (t.closest(".cell_output") || t.getBoundingClientRect().width === 0) continue;
@@ -539,9 +541,7 @@ def min_figure_scale() -> float:
         from helpers import plotting
     finally:
         sys.path.pop(0)
-    tick_pt = getattr(plotting, "TICK_LABEL_PT", 9.9)
-    dpi = getattr(plotting, "DPI", 100)
-    return MIN_TICK_PX / (tick_pt * dpi / 72)
+    return MIN_TICK_PX / (plotting.TICK_LABEL_PT * plotting.DPI / 72)
 
 
 def read_allowlist(path: Path) -> set[tuple[str, ...]]:
