@@ -151,3 +151,14 @@ clean:  ## remove the built book
 
 distclean: clean  ## also remove the virtual environment
 	rm -rf $(VENV)
+
+.PHONY: lab a11y offenders
+lab: $(STAMP)  ## JupyterLab on the chapters (open a .ipynb; jupyterlab-myst renders MyST)
+	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
+
+a11y: $(STAMP)  ## the browser check with axe's costly rules (colour contrast) on every page
+	$(GUARD_ENV) $(BIN)/python scripts/browser_check.py --axe-all
+
+offenders: $(STAMP)  ## rewrite docs/overflow_offenders.md from the built book (after make build)
+	$(GUARD_ENV) $(BIN)/python scripts/browser_check.py --no-axe \
+	  --write-offenders docs/overflow_offenders.md
