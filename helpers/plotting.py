@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
+from matplotlib.ticker import NullFormatter
 
 from ._validate import check_int
 from .scaling import PowerLawFit
@@ -151,7 +152,8 @@ def heatmap(ax, matrix, *, title: str | None = None, vmin: float | None = None,
     matrix = np.asarray(matrix, dtype=float)
     if matrix.ndim != 2 or matrix.size == 0:
         raise ValueError(f"matrix must be a non-empty 2-D array, got shape {matrix.shape}")
-    tick = max(1, matrix.shape[0] // 8)
+    # at most about six labels per axis: more run into each other in a panel of the column
+    tick = max(1, -(-matrix.shape[0] // 6))
     sns.heatmap(matrix, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, center=center, square=True,
                 xticklabels=tick, yticklabels=tick, **kwargs)
     if title:
@@ -184,6 +186,10 @@ def loglog_fit(ax, x, y, fit: PowerLawFit, *, label: str | None = None, color=No
             label=f"fit: slope {fit.slope:.2f}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # label decades only: over less than a decade matplotlib labels the minor ticks too, and
+    # at the column's width their labels (4x10^-2, 6x10^-2, ...) run into each other
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.legend()
     return ax
 

@@ -203,16 +203,18 @@ def _widget_renders(page, base: str, token: str) -> bool:
     rel = path.relative_to(ROOT).as_posix()
     page.goto(f"{base}/doc/tree/{rel}?token={token}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
-                           ".jp-KernelStatus", timeout=60000)
-    page.click(".jp-Cell .jp-InputArea-editor")
-    page.keyboard.press("Shift+Enter")
-    try:
-        page.wait_for_selector(".jp-OutputArea .widget-slider, .jp-OutputArea .jupyter-widgets",
-                               timeout=90000)
-        return True
-    except Exception:  # noqa: BLE001 (Playwright's TimeoutError)
-        return False
+    # the kernel must be up before the cell runs: the status bar reads "... | Idle"
+    page.wait_for_function("() => /\\|\\s*Idle/.test(document.body.innerText)",
+                           timeout=120000)
+    for _ in range(2):  # a run sent while the kernel connects can be dropped: try twice
+        page.click(".jp-Cell .jp-InputArea-editor")
+        page.keyboard.press("Shift+Enter")
+        try:
+            page.wait_for_selector(".jp-OutputArea .widget-slider", timeout=60000)
+            return True
+        except Exception:  # noqa: BLE001 (Playwright's TimeoutError)
+            page.screenshot(path=str(SCRATCH / "widget_check.png"))
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:
