@@ -10,16 +10,18 @@
 (function () {
   "use strict";
   function mark() {
-    var spans = document.querySelectorAll(".bd-article span.math");
-    for (var i = 0; i < spans.length; i++) {
-      var s = spans[i];
-      var m = s.querySelector("mjx-math");
-      if (!m) continue;
-      s.classList.remove("book-wide");
+    var spans = document.querySelectorAll(".bd-article span.math.book-wide");
+    for (var i = 0; i < spans.length; i++) spans[i].classList.remove("book-wide");
+    // read every width first, then write: one layout for the page, not one per formula
+    spans = document.querySelectorAll(".bd-article span.math");
+    var wide = [];
+    for (var j = 0; j < spans.length; j++) {
+      var m = spans[j].querySelector("mjx-math");
       // span.math is at most as wide as its line (max-width: 100%); a formula wider than the
       // span is wider than the line
-      if (m.getBoundingClientRect().width > s.clientWidth + 1) s.classList.add("book-wide");
+      if (m && m.getBoundingClientRect().width > spans[j].clientWidth + 1) wide.push(spans[j]);
     }
+    for (var k = 0; k < wide.length; k++) wide[k].classList.add("book-wide");
   }
   function whenTypeset() {
     if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
