@@ -177,3 +177,13 @@ student: $(STAMP)  ## the student edition (no solutions) into _build/student/htm
 pdf: $(STAMP)  ## the whole book as _build/pdf/book.pdf (headless Chromium), then check it
 	$(GUARD_ENV) $(BIN)/python scripts/print_pdf.py --out _build/pdf/book.pdf
 	BOOK_PDF=1 $(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_pdf.py
+.PHONY: lab a11y offenders
+lab: $(STAMP)  ## JupyterLab on the chapters (open a .ipynb; jupyterlab-myst renders MyST)
+	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
+
+a11y: $(STAMP)  ## the browser check with axe's costly rules (colour contrast) on every page
+	$(GUARD_ENV) $(BIN)/python scripts/browser_check.py --axe-all
+
+offenders: $(STAMP)  ## rewrite docs/overflow_offenders.md from the built book (after make build)
+	$(GUARD_ENV) $(BIN)/python scripts/browser_check.py --no-axe \
+	  --write-offenders docs/overflow_offenders.md

@@ -14,34 +14,69 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
+from matplotlib.ticker import NullFormatter
 
 from ._validate import check_int
 from .scaling import PowerLawFit
 
 __all__ = ["set_theme", "figure", "curves", "heatmap", "loglog_fit", "phase_diagram", "controls"]
 
+#: Pixels per inch of every figure (``figure.dpi`` and ``savefig.dpi``): the notebook's PNG of a
+#: figure ``w`` inches wide is ``w * DPI`` pixels, shown at that many CSS px when it fits.
+DPI = 100
+#: Widest figure, in inches: the book's text column is 676-688 CSS px at a 1280-px window
+#: (the theme's article column, less a classic scroll bar). 6.4 in is 640 px, about 660 px
+#: with the 0.1-in margins of a "tight" PNG: shown at its natural size, never shrunk
+#: (``scripts/browser_check.py`` measures it).
+COLUMN_WIDTH = 6.4
+#: Default width of one panel and height of one row (inches).
 WIDTH_PER_PANEL = 4.2
 HEIGHT = 3.2
+#: A figure scaled down to the column keeps at least this height per row (inches).
+MIN_ROW_HEIGHT = 2.6
+#: Font sizes in points. At ``DPI`` a point is ``DPI / 72`` image px, so tick labels are
+#: ``TICK_LABEL_PT * DPI / 72`` = 14.6 px in the image: 14.6 CSS px on a desktop; on a 400-px
+#: phone (a 353-px column) about 8 px for a full-width figure (shown at 53 %) and 12 px for a
+#: one-panel one (80 %). The browser check fails on figures whose tick labels are shown below
+#: 9 CSS px at 1280 px.
+BASE_PT = 11.0
+TICK_LABEL_PT = 10.5
+LABEL_PT = 11.0
+TITLE_PT = 11.5
+LEGEND_PT = 10.0
 
 
 def set_theme() -> None:
-    """Apply the book's theme (seaborn ``whitegrid``, colour-blind palette, compact fonts).
+    """Apply the book's theme (seaborn ``whitegrid``, colour-blind palette, readable fonts).
 
-    Calling it twice is harmless; it changes only matplotlib's style settings.
+    Fonts are set in points (``TICK_LABEL_PT``, ``LABEL_PT``, ...) at ``DPI`` pixels per inch, and
+    :func:`figure` keeps figures within the text column, so that tick labels are read at
+    about 15 CSS px on a desktop and stay legible on a phone. Calling it twice is harmless; it
+    changes only matplotlib's style settings.
 
     Examples
     --------
     >>> from helpers.plotting import set_theme
     >>> set_theme()
     """
-    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind", font_scale=0.9,
-                  rc={"figure.dpi": 100, "savefig.dpi": 100, "axes.titlesize": "medium",
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind",
+                  rc={"figure.dpi": DPI, "savefig.dpi": DPI,
+                      "font.size": BASE_PT, "axes.labelsize": LABEL_PT,
+                      "axes.titlesize": TITLE_PT, "figure.titlesize": TITLE_PT,
+                      "xtick.labelsize": TICK_LABEL_PT, "ytick.labelsize": TICK_LABEL_PT,
+                      "legend.fontsize": LEGEND_PT, "legend.title_fontsize": LEGEND_PT,
                       "figure.constrained_layout.use": True})
 
 
 def figure(ncols: int = 1, nrows: int = 1, *, width: float | None = None,
            height: float | None = None, **kwargs):
-    """Create a figure with a grid of axes sized for the book's page.
+    """Create a figure with a grid of axes sized for the book's text column.
+
+    ``width`` and ``height`` (inches) default to ``WIDTH_PER_PANEL`` per column and ``HEIGHT``
+    per row. A figure wider than the column (``COLUMN_WIDTH``) is scaled down to it, its height
+    by the same factor but not below ``MIN_ROW_HEIGHT`` per row (nor above the height asked
+    for): the page would shrink a wider image, fonts included, while here the fonts keep their
+    size and the panels give up room instead.
 
     Returns ``(fig, ax)`` for a single panel, ``(fig, axes)`` (a flat array) otherwise.
 
@@ -53,14 +88,20 @@ def figure(ncols: int = 1, nrows: int = 1, *, width: float | None = None,
     >>> fig, axes = figure(ncols=2)
     >>> len(axes)
     2
+    >>> fig, axes = figure(ncols=4, width=16, height=4.2)
+    >>> [round(float(x), 2) for x in fig.get_size_inches()]
+    [6.4, 2.6]
     """
     ncols = check_int(ncols, "ncols", minimum=1, maximum=6)
     nrows = check_int(nrows, "nrows", minimum=1, maximum=6)
     for name, value in (("width", width), ("height", height)):
         if value is not None and not (isinstance(value, int | float) and value > 0):
             raise ValueError(f"{name} must be a positive number of inches, got {value!r}")
-    size = (width or WIDTH_PER_PANEL * ncols, height or HEIGHT * nrows)
-    fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False, **kwargs)
+    w, h = width or WIDTH_PER_PANEL * ncols, height or HEIGHT * nrows
+    if w > COLUMN_WIDTH:
+        h = min(h, max(h * COLUMN_WIDTH / w, MIN_ROW_HEIGHT * nrows))
+        w = COLUMN_WIDTH
+    fig, axes = plt.subplots(nrows, ncols, figsize=(w, h), squeeze=False, **kwargs)
     axes = axes.ravel()
     return (fig, axes[0]) if axes.size == 1 else (fig, axes)
 
@@ -111,7 +152,8 @@ def heatmap(ax, matrix, *, title: str | None = None, vmin: float | None = None,
     matrix = np.asarray(matrix, dtype=float)
     if matrix.ndim != 2 or matrix.size == 0:
         raise ValueError(f"matrix must be a non-empty 2-D array, got shape {matrix.shape}")
-    tick = max(1, matrix.shape[0] // 8)
+    # at most about six labels per axis: more run into each other in a panel of the column
+    tick = max(1, -(-matrix.shape[0] // 6))
     sns.heatmap(matrix, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, center=center, square=True,
                 xticklabels=tick, yticklabels=tick, **kwargs)
     if title:
@@ -144,6 +186,10 @@ def loglog_fit(ax, x, y, fit: PowerLawFit, *, label: str | None = None, color=No
             label=f"fit: slope {fit.slope:.2f}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # label decades only: over less than a decade matplotlib labels the minor ticks too, and
+    # at the column's width their labels (4x10^-2, 6x10^-2, ...) run into each other
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.legend()
     return ax
 
