@@ -277,9 +277,11 @@ class _Run:
     \mathbf Q = \mathrm{softplus}(\mathbf Z) - \mathbf Z` (so :math:`f = \mathbf v^\top\log\mathbf
     Q + (\mathbf v^\top\mathbf W)\mathbf X^\top`: two matrix-vector products instead of a pass
     over :math:`\mathbf Z`) and :math:`\phi'(\mathbf Z) = \sigma(\mathbf Z) = 1/\mathbf Q`. The
-    gradient :math:`\mathrm{diag}(\mathbf v)\,\sigma(\mathbf Z)\,(\mathbf r\odot\mathbf X)` scales
-    the :math:`n\times D` inputs by the residual, not the :math:`K\times n` matrix, and the step
-    :math:`-\eta\,\mathrm{diag}(\mathbf v)` scales the :math:`K\times D` product. Every operation
+    gradient :math:`\mathrm{diag}(\mathbf v)\,\sigma(\mathbf Z)\,\mathrm{diag}(\mathbf r)\,
+    \mathbf X` scales by the residual whichever of the :math:`K\times n` and :math:`n\times D`
+    operands is cheaper (a pass over the former vectorises better: it is chosen when
+    :math:`K < 2D`), and the step :math:`-\eta\,\mathrm{diag}(\mathbf v)` scales the
+    :math:`K\times D` product. Every operation
     writes into buffers allocated once per working set. :math:`e^{A}` overflows for :math:`A >
     709` in float64 (88 in float32); since :math:`|A_{li}|\le\|\mathbf w_l\|\|\mathbf x_i\|`, the
     largest row norm is checked every ``check_every`` steps and the run switches to the
@@ -337,7 +339,8 @@ class _Run:
         new = self.W.new_empty
         self.A, self.Q, self.C = new(b, K, n), new(b, K, n), new(b, K, n)
         self.f, self.vw = new(b, 1, n), new(b, 1, D)
-        self.r, self.rcol = self.f.view(b, n), self.f.view(b, n, 1)
+        self.r, self.rcol, self.rrow = self.f.view(b, n), self.f.view(b, n, 1), self.f
+        self.scale_q = K < 2 * D              # a pass over K x n costs about half one over n x D
         self.Xr, self.G = new(b, n, D), new(b, K, D)
         self.rn, self.clip = new(b), new(b)
         self.flag = torch.empty(b, dtype=torch.bool, device=self.W.device)
@@ -396,8 +399,12 @@ class _Run:
         self.f.sub_(self.y)
 
     def _step(self) -> None:
-        torch.mul(self.X, self.rcol, out=self.Xr)
-        torch.bmm(self.Q, self.Xr, out=self.G)
+        if self.scale_q:                      # scale the smaller operand by the residual
+            self.Q.mul_(self.rrow)
+            torch.bmm(self.Q, self.X, out=self.G)
+        else:
+            torch.mul(self.X, self.rcol, out=self.Xr)
+            torch.bmm(self.Q, self.Xr, out=self.G)
         if self.track_path:
             self.G.mul_(self.coef)                                # -lr diag(v) phi'(Z) (r*X)
             self.W.add_(self.G)
