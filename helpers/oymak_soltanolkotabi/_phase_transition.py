@@ -55,6 +55,7 @@ def _values(name: str):
 __all__ = [
     "oymak_output_weights",
     "GDResult",
+    "GIVE_UP_WINDOW",
     "gd_batched",
     "sgd_batched",
     "PhasePanel",
