@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 import jupytext
-from jupytext.config import load_jupytext_config
 import nbformat
+from jupytext.config import load_jupytext_config
 from nbclient import NotebookClient
 
 

@@ -664,6 +664,50 @@ class PhasePanel:
         if self.given_up is None:
             object.__setattr__(self, "given_up", np.zeros(np.shape(self.success), dtype=bool))
 
+    _ARRAYS = ("relative_error", "iterations", "success", "diverged", "trained", "given_up")
+
+    def to_state(self) -> dict:
+        """The panel as a state for :func:`helpers.checkpoint.save_checkpoint` (tensors, numbers,
+        strings, lists), e.g. to resume a full-scale run panel by panel.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from helpers.oymak_soltanolkotabi import PhasePanel
+        >>> z = np.zeros((1, 1, 2))
+        >>> p = PhasePanel((2,), (3,), 4, 2, 10, 1e-3, "relu", 0.1, z, z.astype(int),
+        ...                z.astype(bool), z.astype(bool))
+        >>> PhasePanel.from_state(p.to_state()).ks
+        (2,)
+        """
+        state = {"ks": list(self.ks), "ds": list(self.ds), "n": self.n, "trials": self.trials,
+                 "steps": self.steps, "tol": self.tol, "activation": self.activation,
+                 "lr": self.lr}
+        state.update({k: torch.from_numpy(np.ascontiguousarray(getattr(self, k)))
+                      for k in self._ARRAYS})
+        if self.audit is not None:
+            state["audit"] = {"index": torch.from_numpy(self.audit["index"].astype(np.int64)),
+                              "kind": [str(x) for x in self.audit["kind"]],
+                              "error": torch.from_numpy(np.asarray(self.audit["error"])),
+                              "success": torch.from_numpy(np.asarray(self.audit["success"]))}
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict) -> PhasePanel:
+        """Inverse of :meth:`to_state`."""
+        if not isinstance(state, dict) or not {"ks", "ds", *cls._ARRAYS} <= set(state):
+            raise ValueError("state must be a dict written by PhasePanel.to_state, got"
+                             f" {type(state).__name__}")
+        audit = state.get("audit")
+        if audit is not None:
+            audit = {"index": audit["index"].numpy(), "kind": np.array(audit["kind"]),
+                     "error": audit["error"].numpy(), "success": audit["success"].numpy()}
+        arrays = {k: state[k].numpy() for k in cls._ARRAYS}
+        return cls(ks=tuple(int(k) for k in state["ks"]), ds=tuple(int(d) for d in state["ds"]),
+                   n=int(state["n"]), trials=int(state["trials"]), steps=int(state["steps"]),
+                   tol=float(state["tol"]), activation=str(state["activation"]),
+                   lr=float(state["lr"]), audit=audit, **arrays)
+
     @property
     def probability(self) -> np.ndarray:
         """Empirical success probability, shape (len(ds), len(ks))."""
@@ -872,7 +916,8 @@ class BoundaryFit:
                 self.ratio * math.exp(z * self.log_ratio_se))
 
 
-def fit_boundary(panel: PhasePanel, *, budget: int | None = None, min_d: int = 1) -> BoundaryFit:
+def fit_boundary(panel: PhasePanel, *, budget: int | None = None, min_d: int = 1,
+                 max_d: int | None = None) -> BoundaryFit:
     r"""Locate the phase boundary of a panel in units of :math:`kd/n` by logistic regression.
 
     Every run of the panel with :math:`d \ge` ``min_d`` is one Bernoulli observation at
@@ -891,6 +936,9 @@ def fit_boundary(panel: PhasePanel, *, budget: int | None = None, min_d: int = 1
         Use the success indicator at this budget (default: the panel's budget).
     min_d : int, default 1
         Ignore rows with smaller input dimension.
+    max_d : int, optional
+        Ignore rows with larger input dimension (with ``min_d``: fit disjoint bands of rows
+        separately, e.g. :math:`n > d(d+1)/2` against :math:`n \le d(d+1)/2`).
 
     Returns
     -------
@@ -917,6 +965,8 @@ def fit_boundary(panel: PhasePanel, *, budget: int | None = None, min_d: int = 1
     if not isinstance(panel, PhasePanel):
         raise TypeError(f"panel must be a PhasePanel, got {type(panel).__name__}")
     min_d = check_int(min_d, "min_d", minimum=1)
+    if max_d is not None:
+        max_d = check_int(max_d, "max_d", minimum=min_d)
     if budget is None:
         ok = panel.success
     else:
@@ -924,8 +974,11 @@ def fit_boundary(panel: PhasePanel, *, budget: int | None = None, min_d: int = 1
         ok = panel.success & (panel.iterations <= budget)
     kd = np.outer(panel.ds, panel.ks)[:, :, None] * np.ones((1, 1, panel.trials))
     rows = np.asarray(panel.ds) >= min_d
+    if max_d is not None:
+        rows &= np.asarray(panel.ds) <= max_d
     if not rows.any():
-        raise ValueError(f"min_d = {min_d} leaves no row of the panel (ds = {panel.ds})")
+        raise ValueError(f"min_d = {min_d}, max_d = {max_d} leave no row of the panel"
+                         f" (ds = {panel.ds})")
     x = np.log(kd[rows].ravel() / panel.n)
     t = ok[rows].ravel().astype(float)
     if t.min() == t.max():

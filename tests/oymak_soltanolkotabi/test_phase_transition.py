@@ -130,6 +130,9 @@ def test_fit_boundary_recovers_threshold():
     fit = pt.fit_boundary(p)
     assert 1.8 < fit.ratio < 2.4          # between kd = 18 (fail) and kd = 24 (success)
     assert fit.count == ok.size
+    low, high = pt.fit_boundary(p, max_d=4), pt.fit_boundary(p, min_d=6)
+    assert low.count + high.count == fit.count
+    assert low.count == 4 * len(ks) * 4
 
 
 def test_bad_inputs(gen):
@@ -161,6 +164,8 @@ def test_bad_inputs(gen):
         pt.fit_boundary(p, budget=5)
     with pytest.raises(ValueError, match="min_d"):
         pt.fit_boundary(p, min_d=3)
+    with pytest.raises(ValueError, match="max_d must be"):
+        pt.fit_boundary(p, min_d=2, max_d=1)
     with pytest.raises(ValueError, match="both successes and failures"):
         pt.fit_boundary(p)
     with pytest.raises(ValueError, match="budget must be"):
@@ -329,3 +334,20 @@ def test_fit_boundary_standard_error_matches_the_spread_of_refits():
     assert math.isnan(sep.log_ratio_se)
     with pytest.raises(ValueError, match="z must be"):
         pt.BoundaryFit(1.5, 8.0, 100, 0.1).interval(-1.0)
+
+
+def test_panel_state_round_trip(tmp_path):
+    from helpers.checkpoint import load_checkpoint, save_checkpoint
+    p = pt.phase_panel(6, [1, 4], [2, 3], trials=2, activation="softplus", lr=0.5, steps=2500,
+                       generator=make_generator(5), skip_below=1.0, give_up=4.0, audit=1)
+    path = save_checkpoint(tmp_path / "panel.ckpt", p.to_state())
+    q = pt.PhasePanel.from_state(load_checkpoint(path))
+    assert (q.ks, q.ds, q.n, q.trials, q.steps, q.tol, q.activation, q.lr) == (
+        p.ks, p.ds, p.n, p.trials, p.steps, p.tol, p.activation, p.lr)
+    for name in pt.PhasePanel._ARRAYS:
+        np.testing.assert_array_equal(getattr(q, name), getattr(p, name))
+    assert q.audit.keys() == p.audit.keys()
+    for key in p.audit:
+        np.testing.assert_array_equal(q.audit[key], p.audit[key])
+    with pytest.raises(ValueError, match="state must be a dict"):
+        pt.PhasePanel.from_state({"ks": [1]})
