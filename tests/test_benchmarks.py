@@ -58,5 +58,15 @@ def test_ratio_range_brackets_the_ratio_of_medians():
 def test_phase_transition_benchmark_runs_tiny():
     out = subprocess.run(
         [sys.executable, str(BENCH / "phase_transition_speedup.py"), "--n", "6", "--grid", "2",
-         "--steps", "5", "--repeats", "1"], capture_output=True, text=True, check=True)
+         "--steps", "5", "--repeats", "1", "--engine-batch", "2", "--engine-steps", "3"],
+        capture_output=True, text=True, check=True)
     assert "phase_panel_speedup_vs_loop:" in out.stdout
+    assert out.stdout.count("phase_engine_fraction_of_peak_") == 4
+
+
+def test_phase_engine_flop_count_matches_the_products():
+    """The engine's flop count is that of its matrix products, counted from their shapes."""
+    bench = _load("phase_transition_speedup")
+    k, d, n = 3, 4, 5
+    products = [(k, d, n), (1, k, n), (1, k, d), (1, d, n), (k, n, d)]   # (m, inner, p)
+    assert bench.engine_flops(k, d, n) == sum(2 * m * i * p for m, i, p in products)

@@ -6,9 +6,10 @@
   activation constants of Section 2 (:func:`hermite_coefficients`,
   :func:`activation_constants`), and the Khatri-Rao tools of Lemma 6.4
   (:func:`khatri_rao`, :func:`hadamard_power_gram`, :func:`khatri_rao_sigma_min`);
-* the phase transitions of Figure 2 and the SGD of Theorem 2.6 -- :func:`phase_panel`,
-  :func:`fit_boundary`, and the batched engines :func:`gd_batched`, :func:`sgd_batched`
-  (with :func:`oymak_output_weights`).
+* the phase transitions of Figure 2 and the SGD of Theorem 2.6 -- :func:`phase_panel` (with
+  its audited shortcuts for settled runs), :func:`fit_boundary` (the 50% contour in units of
+  :math:`kd/n`, with its standard error), and the batched engines :func:`gd_batched`,
+  :func:`sgd_batched` (with :func:`oymak_output_weights`).
 
 Activations come from :mod:`helpers.activations`; those with a closed-form kernel here are
 :data:`KERNEL_ACTIVATIONS`.
@@ -42,6 +43,7 @@ from ._covariance import (
     pattern_covariance,
 )
 from ._phase_transition import (
+    GIVE_UP_WINDOW,
     BoundaryFit,
     GDResult,
     PhasePanel,
@@ -69,6 +71,7 @@ __all__ = [
     "khatri_rao_sigma_min",
     "oymak_output_weights",
     "GDResult",
+    "GIVE_UP_WINDOW",
     "gd_batched",
     "sgd_batched",
     "PhasePanel",

@@ -55,6 +55,7 @@ def _values(name: str):
 __all__ = [
     "oymak_output_weights",
     "GDResult",
+    "GIVE_UP_WINDOW",
     "gd_batched",
     "sgd_batched",
     "PhasePanel",
@@ -132,6 +133,8 @@ class GDResult:
     history : torch.Tensor or None, shape (B, T)
         Residual norms :math:`\|f(\mathbf W_t)-\mathbf y\|` at ``t = 0, record_every, ...``
         (frozen networks repeat their last value); None when ``record_every == 0``.
+    given_up : torch.Tensor, shape (B,), bool
+        Stopped by the ``give_up`` rule (a failure declared before the budget ran out).
     """
 
     W: torch.Tensor
@@ -142,11 +145,17 @@ class GDResult:
     distance: torch.Tensor
     path_length: torch.Tensor
     history: torch.Tensor | None
+    given_up: torch.Tensor | None = None
+
+
+#: The ``give_up`` rule looks at the error every this many steps, from twice this many on.
+GIVE_UP_WINDOW = 1000
 
 
 def gd_batched(X: torch.Tensor, y: torch.Tensor, W0: torch.Tensor, v: torch.Tensor, *,
                activation: str, lr: float | torch.Tensor, steps: int, tol: float | None = None,
-               record_every: int = 0, check_every: int = 100) -> GDResult:
+               record_every: int = 0, check_every: int = 100,
+               give_up: float | None = None) -> GDResult:
     r"""Full-batch GD on :math:`\mathcal L(\mathbf W) = \tfrac12\|\phi(\mathbf X\mathbf W^\top)
     \mathbf v - \mathbf y\|^2` for B independent networks at once.
 
@@ -177,7 +186,17 @@ def gd_batched(X: torch.Tensor, y: torch.Tensor, W0: torch.Tensor, v: torch.Tens
     record_every : int, default 0
         Record the residual norm every this many steps (0: no history).
     check_every : int, default 100
-        Leave the loop once every network has stopped, checked every this many steps.
+        Remove stopped networks from the working set (once fewer than 3/4 of it run), checked
+        every this many steps.
+    give_up : float, optional
+        Declare a network failed, and stop it, once its error could not reach ``tol`` within
+        the budget even at ``give_up`` times its current rate: at every multiple :math:`t\ge
+        2w` of :math:`w` = ``GIVE_UP_WINDOW`` (1000) steps, with :math:`e_t` the relative
+        error and :math:`\rho = \log(e_{t-w}/e_t)/w` its decay per step over the last window,
+        stop when :math:`\log(e_t/\text{tol}) > \text{give\_up}\cdot\rho\,(\text{steps}-t)`.
+        This is a heuristic (GD may accelerate), so only use it with a safety factor well above
+        the largest ratio :math:`\log(e_t/\text{tol})/(\rho(\text{steps}-t))` seen on runs that
+        succeed, and check it (:func:`phase_panel` ``audit``). Needs ``tol``.
 
     Returns
     -------
@@ -224,70 +243,223 @@ def gd_batched(X: torch.Tensor, y: torch.Tensor, W0: torch.Tensor, v: torch.Tens
         tol = check_real(tol, "tol", minimum=0.0, strict_min=True)
     record_every = check_int(record_every, "record_every", minimum=0)
     check_every = check_int(check_every, "check_every", minimum=1)
+    if give_up is not None:
+        give_up = check_real(give_up, "give_up", minimum=0.0, strict_min=True)
+        if tol is None:
+            raise ValueError("give_up needs a tolerance tol to aim at, got tol=None")
+    run = _Run(X, y, W0, v, lr_t, activation, tol, give_up=give_up, steps=steps)
+    history = run.loop(steps, record_every, check_every)
+    success = (run.err_out < tol) if tol is not None else torch.zeros(B, dtype=torch.bool,
+                                                                       device=X.device)
+    distance = (run.W_out - W0).flatten(1).norm(dim=1)
+    return GDResult(W=run.W_out, relative_error=run.err_out, iterations=run.its_out,
+                    success=success, diverged=run.div_out, distance=distance,
+                    path_length=run.path_out, history=history, given_up=run.gave_out)
 
-    values = _values(activation)
-    y_norm = y.norm(dim=1)
-    # working set (compacted when networks stop) and outputs (full batch)
-    idx = torch.arange(B, device=X.device)
-    W, Xa, ya, va, lra, yna = W0.clone(), X, y, v, lr_t, y_norm
-    Xt = Xa.transpose(1, 2).contiguous()
-    active = torch.ones(B, dtype=torch.bool, device=X.device)
-    div = torch.zeros_like(active)
-    its = torch.zeros(B, dtype=torch.int64, device=X.device)
-    path = torch.zeros(B, dtype=X.dtype, device=X.device)
-    err = torch.full((B,), math.inf, dtype=X.dtype, device=X.device)
-    W_out, err_out, its_out = W0.clone(), err.clone(), its.clone()
-    path_out, div_out = path.clone(), div.clone()
-    history = []
 
-    def flush(mask: torch.Tensor) -> None:
-        sel = idx[mask]
-        W_out[sel] = W[mask]
-        err_out[sel] = err[mask]
-        its_out[sel] = its[mask]
-        path_out[sel] = path[mask]
-        div_out[sel] = div[mask]
+def _extent(mask: torch.Tensor) -> int:
+    """1 + the last column of the (B, M) boolean ``mask`` that is True somewhere (at least 1)."""
+    cols = mask.any(dim=0).nonzero()
+    return int(cols[-1]) + 1 if cols.numel() else 1
 
-    for t in range(steps + 1):
-        Z = torch.bmm(W, Xt)                                    # (b, K, n)
-        P, dP = values(Z)
-        r = torch.bmm(va[:, None, :], P).squeeze(1) - ya        # (b, n)
-        rn = r.norm(dim=1)
-        bad = ~torch.isfinite(rn) | (rn > 1e8 * yna)
-        new_err = torch.where(bad, torch.full_like(rn, math.inf), rn / yna)
-        err = torch.where(active, new_err, err)
-        if record_every and t % record_every == 0:
-            err_out[idx] = err
-            history.append(err_out * y_norm)
-        div = div | (active & bad)
-        stop = bad if tol is None else bad | (new_err < tol)
-        active = active & ~stop
-        if t == steps:
-            break
-        if t % check_every == 0:
-            alive = int(active.sum())
-            if alive == 0:
+
+class _Run:
+    r"""The working state of :func:`gd_batched` (see its docstring for the mathematics).
+
+    **The same GD, less work.** Hidden units whose output weight is zero in every network, and
+    input columns that are zero in every network, never move and never change an output: the
+    trailing ones are cut off before the loop (the others are padding of some networks and
+    real units of others). A network that stops is recorded at once; every ``check_every``
+    steps the stopped ones leave the working set once fewer than 3/4 of it are alive.
+
+    **Softplus** (the activation of Figure 2(a, b)) costs one exponential, one logarithm and one
+    reciprocal per pre-activation and step: with the inputs stored negated, one product gives
+    :math:`\mathbf A = -\mathbf Z`, then :math:`\mathbf Q = 1 + e^{\mathbf A}`, :math:`\log
+    \mathbf Q = \mathrm{softplus}(\mathbf Z) - \mathbf Z` (so :math:`f = \mathbf v^\top\log\mathbf
+    Q + (\mathbf v^\top\mathbf W)\mathbf X^\top`: two matrix-vector products instead of a pass
+    over :math:`\mathbf Z`) and :math:`\phi'(\mathbf Z) = \sigma(\mathbf Z) = 1/\mathbf Q`. The
+    gradient :math:`\mathrm{diag}(\mathbf v)\,\sigma(\mathbf Z)\,\mathrm{diag}(\mathbf r)\,
+    \mathbf X` scales by the residual whichever of the :math:`K\times n` and :math:`n\times D`
+    operands is cheaper (a pass over the former vectorises better: it is chosen when
+    :math:`K < 2D`), and the step :math:`-\eta\,\mathrm{diag}(\mathbf v)` scales the
+    :math:`K\times D` product. Every operation
+    writes into buffers allocated once per working set. :math:`e^{A}` overflows for :math:`A >
+    709` in float64 (88 in float32); since :math:`|A_{li}|\le\|\mathbf w_l\|\|\mathbf x_i\|`, the
+    largest row norm is checked every ``check_every`` steps and the run switches to the
+    overflow-free form :math:`\mathrm{softplus}(z) = \max(z, 0) - \log\max(\sigma(z),
+    1-\sigma(z))` once it exceeds half the limit.
+
+    **Stopping** costs five small operations per step: :math:`e = \|\mathbf r\|/\|\mathbf y\|`,
+    then ``clamp(e, lo, hi) != e`` with ``lo = tol`` and ``hi = 1e8`` for running networks
+    (``-inf`` and ``inf`` once stopped) flags exactly the networks with :math:`e <` ``tol`` or
+    :math:`e > 10^8` or non-finite, and one ``any`` decides whether to record.
+    """
+
+    def __init__(self, X, y, W0, v, lr, activation, tol, track_path=True, give_up=None,
+                 steps=0):
+        B, n, _ = X.shape
+        self.n, self.track_path = n, track_path
+        self.give_up, self.steps, self.tol = give_up, steps, tol
+        self.K = _extent(v != 0)
+        self.D = _extent((X != 0).any(dim=1))
+        K, D = self.K, self.D
+        self.values = _values(activation)
+        self.softplus, self.relu = activation == "softplus", activation == "relu"
+        self.y_norm = y.norm(dim=1)
+        dev, dt = X.device, X.dtype
+        # outputs, full batch
+        self.W_out = W0.clone()
+        self.err_out = torch.full((B,), math.inf, dtype=dt, device=dev)
+        self.its_out = torch.zeros(B, dtype=torch.int64, device=dev)
+        self.path_out = torch.zeros(B, dtype=dt, device=dev)
+        self.div_out = torch.zeros(B, dtype=torch.bool, device=dev)
+        self.gave_out = torch.zeros(B, dtype=torch.bool, device=dev)
+        # working set
+        self.idx = torch.arange(B, device=dev)
+        self.W = W0[:, :K, :D].clone(memory_format=torch.contiguous_format)
+        self.X = X[:, :, :D].contiguous()
+        self.Xt = self.X.transpose(1, 2).contiguous()
+        if self.softplus:
+            self.Xt.neg_()                        # bmm(W, Xt) = -Z, exactly
+        self.y = y[:, None, :].contiguous()
+        self.yn = self.y_norm.clone()
+        self.vrow = v[:, None, :K].contiguous()
+        self.coef = (-(lr[:, None] * v[:, :K]))[:, :, None].contiguous()
+        self.lo = torch.full((B,), -math.inf if tol is None else tol, dtype=dt, device=dev)
+        self.hi = torch.full((B,), 1e8, dtype=dt, device=dev)
+        self.path = torch.zeros(B, dtype=dt, device=dev)
+        self.err = torch.full((B,), math.inf, dtype=dt, device=dev)
+        self.e_prev = torch.full((B,), math.inf, dtype=dt, device=dev)
+        self.xmax = float(X.norm(dim=2).max()) if X.numel() else 0.0
+        self.limit = 0.5 * math.log(torch.finfo(dt).max)
+        self.stable = False
+        self._buffers()
+
+    def _buffers(self) -> None:
+        b, K, D, n = self.W.shape[0], self.K, self.D, self.n
+        new = self.W.new_empty
+        self.A, self.Q, self.C = new(b, K, n), new(b, K, n), new(b, K, n)
+        self.f, self.vw = new(b, 1, n), new(b, 1, D)
+        self.r, self.rcol, self.rrow = self.f.view(b, n), self.f.view(b, n, 1), self.f
+        self.scale_q = K < 2 * D              # a pass over K x n costs about half one over n x D
+        self.Xr, self.G = new(b, n, D), new(b, K, D)
+        self.rn, self.clip = new(b), new(b)
+        self.flag = torch.empty(b, dtype=torch.bool, device=self.W.device)
+
+    def _compact(self) -> None:
+        keep = self.running.nonzero().squeeze(1)
+        for name in ("idx", "W", "X", "Xt", "y", "yn", "vrow", "coef", "lo", "hi", "path",
+                     "err", "e_prev", "running"):
+            setattr(self, name, getattr(self, name)[keep])
+        self._buffers()
+
+    def _gives_up(self, t: int, e: torch.Tensor) -> torch.Tensor:
+        """The running networks that the give-up rule stops at step t (see gd_batched)."""
+        w = GIVE_UP_WINDOW
+        rate = torch.log(self.e_prev / e).clamp_(min=0) / w
+        need = torch.log(e / self.tol)
+        self.e_prev = e.clone()
+        if t < 2 * w:
+            return torch.zeros_like(self.running)
+        return self.running & (need > self.give_up * rate * (self.steps - t))
+
+    def _record(self, sel: torch.Tensor, t: int, bad: torch.Tensor) -> None:
+        g = self.idx[sel]
+        self.W_out[g, :self.K, :self.D] = self.W[sel]
+        self.err_out[g] = self.err[sel]
+        self.its_out[g] = t
+        self.path_out[g] = self.path[sel]
+        self.div_out[g] = bad[sel]
+
+    def _forward(self) -> None:
+        """Residuals r = f(W) - y into self.r (b, n); leaves phi'(Z) in self.Q (b, K, n)."""
+        torch.bmm(self.W, self.Xt, out=self.A)
+        if self.softplus and not self.stable:
+            torch.exp(self.A, out=self.Q)
+            self.Q.add_(1.0)
+            torch.log(self.Q, out=self.C)                         # softplus(Z) - Z
+            torch.bmm(self.vrow, self.C, out=self.f)
+            torch.bmm(self.vrow, self.W, out=self.vw)
+            self.f.baddbmm_(self.vw, self.Xt, alpha=-1.0)          # + v^T Z
+            self.Q.reciprocal_()                                  # sigma(Z) = 1 / (1 + e^-Z)
+        elif self.softplus:                                       # overflow-free form
+            Z = self.A.neg_()
+            torch.sigmoid(Z, out=self.Q)
+            torch.maximum(self.Q, 1 - self.Q, out=self.C)
+            self.C.log_()
+            torch.sub(Z.clamp_(min=0), self.C, out=self.C)        # softplus(Z)
+            torch.bmm(self.vrow, self.C, out=self.f)
+        elif self.relu:                                           # ReLU' = 1{z > 0}
+            torch.clamp(self.A, min=0, out=self.C)
+            torch.gt(self.A, 0, out=self.Q)
+            torch.bmm(self.vrow, self.C, out=self.f)
+        else:
+            P, dP = self.values(self.A)
+            self.Q.copy_(dP)
+            torch.bmm(self.vrow, P.to(self.A.dtype), out=self.f)
+        self.f.sub_(self.y)
+
+    def _step(self) -> None:
+        if self.scale_q:                      # scale the smaller operand by the residual
+            self.Q.mul_(self.rrow)
+            torch.bmm(self.Q, self.X, out=self.G)
+        else:
+            torch.mul(self.X, self.rcol, out=self.Xr)
+            torch.bmm(self.Q, self.Xr, out=self.G)
+        if self.track_path:
+            self.G.mul_(self.coef)                                # -lr diag(v) phi'(Z) (r*X)
+            self.W.add_(self.G)
+            self.path.add_(torch.linalg.vector_norm(self.G.flatten(1), dim=1))
+        else:
+            self.W.addcmul_(self.G, self.coef)
+
+    def loop(self, steps: int, record_every: int, check_every: int) -> torch.Tensor | None:
+        history = []
+        alive = self.idx.numel()
+        self.running = torch.ones(alive, dtype=torch.bool, device=self.W.device)
+        for t in range(steps + 1):
+            if t % check_every == 0:
+                if t and alive < 0.75 * self.idx.numel():
+                    self._compact()
+                if self.softplus and not self.stable:
+                    w = float(torch.linalg.vector_norm(self.W, dim=2).max())
+                    self.stable = w * self.xmax > self.limit
+            self._forward()
+            torch.linalg.vector_norm(self.r, dim=1, out=self.rn)
+            e = torch.div(self.rn, self.yn, out=self.rn)
+            torch.clamp(e, self.lo, self.hi, out=self.clip)
+            stop = torch.ne(self.clip, e, out=self.flag)          # e < tol, e > 1e8 or not finite
+            gave = None
+            if self.give_up is not None and t % GIVE_UP_WINDOW == 0 and t < self.steps:
+                gave = self._gives_up(t, e) & ~stop
+                stop |= gave
+            if bool(stop.any()):
+                if gave is not None:
+                    self.gave_out[self.idx[gave]] = True
+                bad = ~(e <= self.hi)
+                self.err = torch.where(stop, e.masked_fill(bad, math.inf), self.err)
+                self._record(stop, t, bad)
+                self.running &= ~stop
+                self.coef[stop] = 0.0            # frozen, and kept finite: never flagged again
+                self.W[stop] = 0.0
+                self.lo[stop] = -math.inf
+                self.hi[stop] = math.inf
+                alive = int(self.running.sum())
+            if t == steps:
+                self.err = torch.where(self.running, e, self.err)
+            if record_every and t % record_every == 0:
+                self.err_out[self.idx] = torch.where(self.running, e, self.err)
+                history.append(self.err_out * self.y_norm)
+            if t == steps or alive == 0:
                 break
-            if alive < 0.75 * idx.numel():                      # compact the working set
-                flush(~active)
-                keep = active
-                idx, W, Xa, Xt, ya, va = idx[keep], W[keep], Xa[keep], Xt[keep], ya[keep], va[keep]
-                lra, yna, its, path, err, div = (lra[keep], yna[keep], its[keep], path[keep],
-                                                 err[keep], div[keep])
-                dP, r, active = dP[keep], r[keep], active[keep]
-        G = torch.bmm(va[:, :, None] * dP * r[:, None, :], Xa)   # (b, K, D)
-        a = active.to(X.dtype) * lra
-        W = W - a[:, None, None] * G if bool(active.all()) else torch.where(
-            active[:, None, None], W - lra[:, None, None] * G, W)
-        path = path + a * G.flatten(1).norm(dim=1)
-        its = its + active.to(torch.int64)
-    flush(torch.ones_like(active))
-    success = (err_out < tol) if tol is not None else torch.zeros(B, dtype=torch.bool,
-                                                                   device=X.device)
-    distance = (W_out - W0).flatten(1).norm(dim=1)
-    hist = torch.stack(history, dim=1) if history else None
-    return GDResult(W=W_out, relative_error=err_out, iterations=its_out, success=success,
-                    diverged=div_out, distance=distance, path_length=path_out, history=hist)
+            self._step()
+        if alive:
+            self._record(self.running, steps, torch.zeros_like(self.running))
+        if not history:
+            return None
+        frozen = self.err_out * self.y_norm                      # every network has stopped
+        history += [frozen] * (steps // record_every + 1 - len(history))
+        return torch.stack(history, dim=1)
 
 
 def sgd_batched(X: torch.Tensor, y: torch.Tensor, W0: torch.Tensor, v: torch.Tensor, *,
@@ -373,6 +545,68 @@ def sgd_batched(X: torch.Tensor, y: torch.Tensor, W0: torch.Tensor, v: torch.Ten
     return torch.stack(out, 1)
 
 
+#: Cost model of one step of :class:`_Run` on the CPU, in units of one elementwise pass over one
+#: pre-activation (about 4 ns in float64 with AVX-512): a fixed cost per step of a working set
+#: (about 15 small operations) and a matrix-product cost per pre-activation and input column.
+_STEP_OVERHEAD = {"cpu": 12_000.0, "other": 1e6}
+_FLOP_COST = 0.04
+
+
+def _buckets(k_eff: np.ndarray, d: np.ndarray, n: int, device: torch.device) -> list[np.ndarray]:
+    r"""Partition problems into batches that :func:`gd_batched` pads to a common size.
+
+    Problems are sorted by (effective width, input dimension) and cut into contiguous groups
+    minimising :math:`\sum_b [c_0 + N_b K_b n (1 + 0.04 D_b)]` (dynamic programming over the
+    distinct sizes): :math:`c_0` is the fixed cost of one step of a batch, :math:`K_b, D_b` the
+    largest width and dimension of group :math:`b` (padding costs the elementwise passes and the
+    products of the padded network), :math:`N_b` its size. On a GPU the fixed cost dominates
+    and one batch is usually best. Returns index arrays into the problems.
+    """
+    c0 = _STEP_OVERHEAD["cpu" if device.type == "cpu" else "other"]
+    order = np.lexsort((d, k_eff))
+    keys = np.stack([k_eff[order], d[order]], 1)
+    sizes, starts = np.unique(keys, axis=0, return_index=True)      # distinct sizes, in order
+    starts = np.append(starts, len(order))
+    m = len(sizes)
+    best = np.full(m + 1, np.inf)
+    best[0], cut = 0.0, np.zeros(m + 1, dtype=int)
+    for j in range(1, m + 1):                  # best[j]: sizes[:j] in groups, the last = i..j-1
+        K = max(int(sizes[j - 1, 0]), 1)
+        D = 0
+        for i in range(j - 1, -1, -1):
+            D = max(D, int(sizes[i, 1]))
+            count = starts[j] - starts[i]
+            cost = best[i] + c0 + count * K * n * (1 + _FLOP_COST * D)
+            if cost < best[j]:
+                best[j], cut[j] = cost, i
+    groups, j = [], m
+    while j > 0:
+        i = cut[j]
+        groups.append(order[starts[i]:starts[j]])
+        j = i
+    return groups[::-1]
+
+
+def _run_buckets(X, y, W0, v, kp, dp, activation, lr, steps, tol, give_up=None):
+    """GD on every problem, batch by batch (:func:`_buckets`): (error, iterations, diverged,
+    given up)."""
+    P = X.shape[0]
+    err = torch.empty(P, dtype=X.dtype, device=X.device)
+    its = torch.empty(P, dtype=torch.int64, device=X.device)
+    div = torch.empty(P, dtype=torch.bool, device=X.device)
+    gave = torch.empty(P, dtype=torch.bool, device=X.device)
+    k_eff = (kp // 2 * 2).cpu().numpy()
+    for sel in _buckets(k_eff, dp.cpu().numpy(), X.shape[1], X.device):
+        sel = torch.as_tensor(sel, device=X.device)
+        lr_t = torch.full((sel.numel(),), lr, dtype=X.dtype, device=X.device)
+        run = _Run(X[sel], y[sel], W0[sel], v[sel], lr_t, activation, tol, track_path=False,
+                   give_up=give_up, steps=steps)
+        run.loop(steps, 0, 100)
+        err[sel], its[sel], div[sel], gave[sel] = (run.err_out, run.its_out, run.div_out,
+                                                   run.gave_out)
+    return err, its, div, gave
+
+
 @dataclass(frozen=True)
 class PhasePanel:
     r"""One panel of Figure 2: success of GD over a grid of widths k and input dimensions d.
@@ -396,6 +630,16 @@ class PhasePanel:
         Stopping times (``steps`` for runs that did not reach ``tol``).
     success : numpy.ndarray of bool, same shape
     diverged : numpy.ndarray of bool, same shape
+    trained : numpy.ndarray of bool, same shape, optional
+        Whether the run was trained at all (``phase_panel(skip_below=...)``); untrained runs
+        count as failures. All True by default.
+    given_up : numpy.ndarray of bool, same shape, optional
+        Runs stopped as failures by the ``give_up`` rule. All False by default.
+    audit : dict of numpy.ndarray, optional
+        Runs re-trained to the full budget (only stopping on success) to check the shortcuts
+        (``phase_panel(audit=...)``): ``"index"`` (flat index into the panel's arrays, C order
+        (d, k, trial)), ``"kind"`` (``"skipped"`` or ``"given up"``), ``"error"`` (relative
+        error at the end) and ``"success"``.
     """
 
     ks: tuple[int, ...]
@@ -410,6 +654,59 @@ class PhasePanel:
     iterations: np.ndarray
     success: np.ndarray
     diverged: np.ndarray
+    trained: np.ndarray | None = None
+    given_up: np.ndarray | None = None
+    audit: dict | None = None
+
+    def __post_init__(self) -> None:
+        if self.trained is None:
+            object.__setattr__(self, "trained", np.ones(np.shape(self.success), dtype=bool))
+        if self.given_up is None:
+            object.__setattr__(self, "given_up", np.zeros(np.shape(self.success), dtype=bool))
+
+    _ARRAYS = ("relative_error", "iterations", "success", "diverged", "trained", "given_up")
+
+    def to_state(self) -> dict:
+        """The panel as a state for :func:`helpers.checkpoint.save_checkpoint` (tensors, numbers,
+        strings, lists), e.g. to resume a full-scale run panel by panel.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from helpers.oymak_soltanolkotabi import PhasePanel
+        >>> z = np.zeros((1, 1, 2))
+        >>> p = PhasePanel((2,), (3,), 4, 2, 10, 1e-3, "relu", 0.1, z, z.astype(int),
+        ...                z.astype(bool), z.astype(bool))
+        >>> PhasePanel.from_state(p.to_state()).ks
+        (2,)
+        """
+        state = {"ks": list(self.ks), "ds": list(self.ds), "n": self.n, "trials": self.trials,
+                 "steps": self.steps, "tol": self.tol, "activation": self.activation,
+                 "lr": self.lr}
+        state.update({k: torch.from_numpy(np.ascontiguousarray(getattr(self, k)))
+                      for k in self._ARRAYS})
+        if self.audit is not None:
+            state["audit"] = {"index": torch.from_numpy(self.audit["index"].astype(np.int64)),
+                              "kind": [str(x) for x in self.audit["kind"]],
+                              "error": torch.from_numpy(np.asarray(self.audit["error"])),
+                              "success": torch.from_numpy(np.asarray(self.audit["success"]))}
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict) -> PhasePanel:
+        """Inverse of :meth:`to_state`."""
+        if not isinstance(state, dict) or not {"ks", "ds", *cls._ARRAYS} <= set(state):
+            raise ValueError("state must be a dict written by PhasePanel.to_state, got"
+                             f" {type(state).__name__}")
+        audit = state.get("audit")
+        if audit is not None:
+            audit = {"index": audit["index"].numpy(), "kind": np.array(audit["kind"]),
+                     "error": audit["error"].numpy(), "success": audit["success"].numpy()}
+        arrays = {k: state[k].numpy() for k in cls._ARRAYS}
+        return cls(ks=tuple(int(k) for k in state["ks"]), ds=tuple(int(d) for d in state["ds"]),
+                   n=int(state["n"]), trials=int(state["trials"]), steps=int(state["steps"]),
+                   tol=float(state["tol"]), activation=str(state["activation"]),
+                   lr=float(state["lr"]), audit=audit, **arrays)
 
     @property
     def probability(self) -> np.ndarray:
@@ -435,7 +732,9 @@ def _grid(values: object, name: str) -> tuple[int, ...]:
 
 def phase_panel(n: int, ks: Sequence[int], ds: Sequence[int], *, trials: int, activation: str,
                 lr: float, steps: int, generator: torch.Generator, tol: float = 2.5e-3,
-                dtype: torch.dtype = torch.float64, method: str = "batched") -> PhasePanel:
+                dtype: torch.dtype = torch.float64, method: str = "batched",
+                skip_below: float = 0.0, give_up: float | None = None,
+                audit: int = 0) -> PhasePanel:
     r"""Run one panel of Figure 2: GD from a random initialisation on n random labels, for every
     :math:`(k, d)` of the grid and ``trials`` independent draws.
 
@@ -464,6 +763,23 @@ def phase_panel(n: int, ks: Sequence[int], ds: Sequence[int], *, trials: int, ac
         Success threshold on :math:`\|f(\mathbf W_\tau)-\mathbf y\|/\|\mathbf y\|`.
     dtype : torch.dtype, default torch.float64
     method : {"batched", "loop"}, default "batched"
+    skip_below : float, default 0
+        Cells with :math:`kd <` ``skip_below`` :math:`\cdot n` are not trained: their outcome is
+        recorded as a failure at iteration 0 with a NaN error, and ``PhasePanel.trained`` is
+        False there. With ``skip_below = 1`` these are the networks with fewer parameters
+        than data points, which cannot interpolate generic labels (their outputs form a
+        manifold of dimension :math:`kd < n`); check this claim on a sample of such cells run
+        to the full budget before relying on it. Their draws are made all the same, so the
+        other cells see the same problems whatever ``skip_below`` is.
+    give_up : float, optional
+        Stop runs whose error cannot reach ``tol`` in the budget even at this many times its
+        current rate (the rule of :func:`gd_batched`); they count as failures.
+    audit : int, default 0
+        Check the two shortcuts: re-train, to the full budget and stopping only on success,
+        the ``audit`` skipped runs with the largest :math:`kd` and the ``audit`` given-up runs
+        with the smallest error when given up (the ones most likely to have succeeded), and
+        store their outcomes in ``PhasePanel.audit``. A shortcut changed an outcome iff an
+        audited run succeeds.
 
     Returns
     -------
@@ -494,6 +810,10 @@ def phase_panel(n: int, ks: Sequence[int], ds: Sequence[int], *, trials: int, ac
     check_generator(generator)
     tol = check_real(tol, "tol", minimum=0.0, strict_min=True)
     method = check_choice(method, "method", ("batched", "loop"))
+    skip_below = check_real(skip_below, "skip_below", minimum=0.0)
+    if give_up is not None:
+        give_up = check_real(give_up, "give_up", minimum=0.0, strict_min=True)
+    audit = check_int(audit, "audit", minimum=0)
     check_dtype(dtype)
     device = generator.device
     K, D = max(ks), max(ds)
@@ -517,24 +837,47 @@ def phase_panel(n: int, ks: Sequence[int], ds: Sequence[int], *, trials: int, ac
     sign = (rows[None, :] < half).to(dtype) - ((rows[None, :] >= half)
                                                & (rows[None, :] < 2 * half)).to(dtype)
     v = sign * (y.norm(dim=1, keepdim=True) / torch.sqrt((kp * n).to(dtype))[:, None])
+    train = (kp * dp).to(torch.float64) >= skip_below * n
+    err = torch.full((P,), math.nan, dtype=dtype, device=device)
+    its = torch.zeros(P, dtype=torch.int64, device=device)
+    div = torch.zeros(P, dtype=torch.bool, device=device)
+    gave = torch.zeros(P, dtype=torch.bool, device=device)
+    todo = train.nonzero().squeeze(1)
     if method == "batched":
-        res = gd_batched(X, y, W0, v, activation=activation, lr=lr, steps=steps, tol=tol)
-        err, its, suc, div = res.relative_error, res.iterations, res.success, res.diverged
+        err[todo], its[todo], div[todo], gave[todo] = _run_buckets(
+            X[todo], y[todo], W0[todo], v[todo], kp[todo], dp[todo], activation, lr, steps, tol,
+            give_up)
     else:
-        outs = []
-        for p in range(P):
+        for p in todo.tolist():
             k, d = int(kp[p]), int(dp[p])
             r = gd_batched(X[p:p + 1, :, :d], y[p:p + 1], W0[p:p + 1, :k, :d], v[p:p + 1, :k],
-                           activation=activation, lr=lr, steps=steps, tol=tol)
-            outs.append((r.relative_error, r.iterations, r.success, r.diverged))
-        err, its, suc, div = (torch.cat(z) for z in zip(*outs))
+                           activation=activation, lr=lr, steps=steps, tol=tol, give_up=give_up)
+            err[p], its[p], div[p], gave[p] = (r.relative_error[0], r.iterations[0],
+                                               r.diverged[0], r.given_up[0])
+    suc = err < tol
+    checked = None
+    if audit:
+        skipped = (~train).nonzero().squeeze(1)
+        skipped = skipped[torch.argsort(-(kp * dp)[skipped], stable=True)[:audit]]
+        given = gave.nonzero().squeeze(1)
+        given = given[torch.argsort(err[given], stable=True)[:audit]]
+        sel = torch.cat([skipped, given])
+        a_err = torch.empty(0, dtype=dtype, device=device)
+        if sel.numel():
+            a_err, _, _, _ = _run_buckets(X[sel], y[sel], W0[sel], v[sel], kp[sel], dp[sel],
+                                          activation, lr, steps, tol)
+        checked = {"index": sel.cpu().numpy(),
+                   "kind": np.array(["skipped"] * skipped.numel() + ["given up"] * given.numel()),
+                   "error": a_err.cpu().numpy(), "success": (a_err < tol).cpu().numpy()}
     shape = (len(ds), len(ks), trials)
     return PhasePanel(ks=ks, ds=ds, n=n, trials=trials, steps=steps, tol=tol,
                       activation=activation, lr=lr,
                       relative_error=err.cpu().numpy().reshape(shape),
                       iterations=its.cpu().numpy().reshape(shape),
                       success=suc.cpu().numpy().reshape(shape),
-                      diverged=div.cpu().numpy().reshape(shape))
+                      diverged=div.cpu().numpy().reshape(shape),
+                      trained=train.cpu().numpy().reshape(shape),
+                      given_up=gave.cpu().numpy().reshape(shape), audit=checked)
 
 
 @dataclass(frozen=True)
@@ -549,20 +892,42 @@ class BoundaryFit:
         :math:`s`: sharpness of the transition in :math:`\log(kd/n)`.
     count : int
         Number of runs used.
+    log_ratio_se : float
+        Standard error of :math:`\log c` from the inverse Fisher information of the fit (delta
+        method); NaN when the classes are separable (no finite maximum-likelihood estimate).
     """
 
     ratio: float
     slope: float
     count: int
+    log_ratio_se: float = math.nan
+
+    def interval(self, z: float = 1.96) -> tuple[float, float]:
+        r"""The interval :math:`c\,e^{\pm z\,\mathrm{se}}` for the boundary ratio (1.96: 95%).
+
+        Examples
+        --------
+        >>> from helpers.oymak_soltanolkotabi import BoundaryFit
+        >>> [round(x, 3) for x in BoundaryFit(1.5, 10.0, 100, 0.02).interval()]
+        [1.442, 1.56]
+        """
+        z = check_real(z, "z", minimum=0.0)
+        return (self.ratio * math.exp(-z * self.log_ratio_se),
+                self.ratio * math.exp(z * self.log_ratio_se))
 
 
-def fit_boundary(panel: PhasePanel, *, budget: int | None = None, min_d: int = 1) -> BoundaryFit:
+def fit_boundary(panel: PhasePanel, *, budget: int | None = None, min_d: int = 1,
+                 max_d: int | None = None) -> BoundaryFit:
     r"""Locate the phase boundary of a panel in units of :math:`kd/n` by logistic regression.
 
     Every run of the panel with :math:`d \ge` ``min_d`` is one Bernoulli observation at
-    :math:`x = \log(kd/n)`; the two-parameter logistic model is fitted by Newton's method (a
-    small ridge :math:`10^{-6}` keeps it defined when the classes are separable). The returned
-    ratio is the 50% point, to compare with the paper's line :math:`kd = n`.
+    :math:`x = \log(kd/n)` (runs that were not trained, ``PhasePanel.trained``, count as the
+    failures they are); the two-parameter logistic model is fitted by Newton's method (a small
+    ridge :math:`10^{-6}` keeps it defined when the classes are separable). The returned
+    ratio is the 50% point, to compare with the paper's line :math:`kd = n`, with the standard
+    error of its logarithm (``BoundaryFit.interval``). The model assumes that success depends
+    on :math:`kd/n` alone; effects it leaves out (small :math:`d`, odd :math:`k`) are not in
+    the standard error.
 
     Parameters
     ----------
@@ -571,6 +936,9 @@ def fit_boundary(panel: PhasePanel, *, budget: int | None = None, min_d: int = 1
         Use the success indicator at this budget (default: the panel's budget).
     min_d : int, default 1
         Ignore rows with smaller input dimension.
+    max_d : int, optional
+        Ignore rows with larger input dimension (with ``min_d``: fit disjoint bands of rows
+        separately, e.g. :math:`n > d(d+1)/2` against :math:`n \le d(d+1)/2`).
 
     Returns
     -------
@@ -597,6 +965,8 @@ def fit_boundary(panel: PhasePanel, *, budget: int | None = None, min_d: int = 1
     if not isinstance(panel, PhasePanel):
         raise TypeError(f"panel must be a PhasePanel, got {type(panel).__name__}")
     min_d = check_int(min_d, "min_d", minimum=1)
+    if max_d is not None:
+        max_d = check_int(max_d, "max_d", minimum=min_d)
     if budget is None:
         ok = panel.success
     else:
@@ -604,8 +974,11 @@ def fit_boundary(panel: PhasePanel, *, budget: int | None = None, min_d: int = 1
         ok = panel.success & (panel.iterations <= budget)
     kd = np.outer(panel.ds, panel.ks)[:, :, None] * np.ones((1, 1, panel.trials))
     rows = np.asarray(panel.ds) >= min_d
+    if max_d is not None:
+        rows &= np.asarray(panel.ds) <= max_d
     if not rows.any():
-        raise ValueError(f"min_d = {min_d} leaves no row of the panel (ds = {panel.ds})")
+        raise ValueError(f"min_d = {min_d}, max_d = {max_d} leave no row of the panel"
+                         f" (ds = {panel.ds})")
     x = np.log(kd[rows].ravel() / panel.n)
     t = ok[rows].ravel().astype(float)
     if t.min() == t.max():
@@ -614,7 +987,7 @@ def fit_boundary(panel: PhasePanel, *, budget: int | None = None, min_d: int = 1
     A = np.stack([np.ones_like(x), x], axis=1)
     beta = np.zeros(2)
     for _ in range(100):
-        p = 1 / (1 + np.exp(-(A @ beta)))
+        p = 0.5 * (1 + np.tanh(0.5 * (A @ beta)))            # the logistic, without overflow
         g = A.T @ (t - p) - 1e-6 * beta
         H = (A * (p * (1 - p))[:, None]).T @ A + 1e-6 * np.eye(2)
         delta = np.linalg.solve(H, g)
@@ -625,4 +998,8 @@ def fit_boundary(panel: PhasePanel, *, budget: int | None = None, min_d: int = 1
     if slope <= 0:
         raise ValueError("the success probability does not increase with kd on this panel;"
                          " no boundary to locate")
-    return BoundaryFit(ratio=float(np.exp(-beta[0] / slope)), slope=slope, count=int(t.size))
+    grad = np.array([-1.0 / slope, beta[0] / slope**2])        # d log c / d beta
+    separable = bool(((A @ beta > 0) == (t > 0.5)).all())
+    se = math.nan if separable else float(np.sqrt(grad @ np.linalg.solve(H, grad)))
+    return BoundaryFit(ratio=float(np.exp(-beta[0] / slope)), slope=slope, count=int(t.size),
+                       log_ratio_se=se)
