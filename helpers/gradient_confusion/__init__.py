@@ -11,9 +11,15 @@ network overparameterization on gradient confusion and stochastic gradient desce
 * the convergence bounds of Section 3 -- :func:`pl_rate`, :func:`pl_bound` (Theorem 3.1),
   :func:`stationary_bound` (Theorem 3.2) -- and :func:`glm_sgd`, exact single-sample SGD chains
   on the linear and generalised linear models those theorems are checked on;
+* the measurement protocol of Section 7 -- :func:`confusion_protocol` (the best step size of
+  a grid, training through :func:`helpers.train.train` with checkpoints, then the pairwise
+  cosines of minibatch gradients, with an optional guard against chaotic step sizes; returns a
+  :class:`ProtocolResult`) and :func:`minibatch_confusion` (the measurement alone, a
+  :class:`MinibatchConfusion`);
 * :func:`data_dependent_init_`, the BN-equivalent initialisation of [L] Figure 5.
 
-Implementation modules (private): ``_confusion``, ``_sgd``, ``_data_dependent_init``.
+Implementation modules (private): ``_confusion``, ``_sgd``, ``_protocol``,
+``_data_dependent_init``.
 
 Examples
 --------
@@ -37,6 +43,7 @@ from ._confusion import (
     pairwise_summary,
 )
 from ._data_dependent_init import data_dependent_init_
+from ._protocol import MinibatchConfusion, ProtocolResult, confusion_protocol, minibatch_confusion
 from ._sgd import SGDRuns, glm_sgd, pl_bound, pl_rate, stationary_bound
 
 __all__ = [
@@ -55,5 +62,9 @@ __all__ = [
     "pl_bound",
     "stationary_bound",
     "glm_sgd",
+    "MinibatchConfusion",
+    "minibatch_confusion",
+    "ProtocolResult",
+    "confusion_protocol",
     "data_dependent_init_",
 ]
