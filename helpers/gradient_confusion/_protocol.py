@@ -147,8 +147,9 @@ class ProtocolResult:
         The training history of the kept runs: ``run``, ``epoch``, ``step``, ``loss``,
         ``lr`` (and ``min cosine`` with ``per_epoch_batches``).
     grid : pandas.DataFrame
-        Every training run of the grid: ``lr``, ``run``, ``final loss`` (``inf`` if it
-        diverged) and, for the step sizes tested by the chaos guard, ``nudged loss``.
+        Every training run of the grid (the tuning runs): ``lr``, ``run``, ``final loss``
+        (``inf`` if it diverged) and, for the step sizes tested by the chaos guard,
+        ``nudged loss``.
     cosines : list of numpy.ndarray
         The pairwise cosines at the end, one array per kept run.
     models : list of torch.nn.Module
@@ -276,6 +277,7 @@ def confusion_protocol(make_model: Callable[[torch.Generator], nn.Module], loss_
                        first_batch_init: Callable[[nn.Module, torch.Tensor], object] | None = None,
                        evaluate: Callable[[nn.Module], Mapping[str, float]] | None = None,
                        chaos_nudge: float | None = None, chaos_tol: float = 1e-8,
+                       tune_runs: int | None = None,
                        checkpoint_dir: str | os.PathLike | None = None,
                        eval_batch_size: int | None = None) -> ProtocolResult:
     r"""The protocol of Section 7: the best step size of a grid, then minibatch gradient cosines.
@@ -335,6 +337,10 @@ def confusion_protocol(make_model: Callable[[torch.Generator], nn.Module], loss_
         Relative nudge of the initial weights of the chaos guard (e.g. ``1e-12``).
     chaos_tol : float, default 1e-8
         Largest allowed change of a final loss under the nudge.
+    tune_runs : int, optional
+        Select the step size on the first ``tune_runs`` runs only (the grid and the chaos guard
+        run on them), then train the other runs at the kept step size alone: the protocol of
+        [L], which tunes on one run, at ``tune_runs=1``. Default: all runs.
     checkpoint_dir : str or PathLike, optional
         A folder for this configuration (one per network): each run is checkpointed after every
         epoch in ``lr<lr>_run<r>[_nudged].ckpt`` and resumes from there (an interrupted
@@ -400,6 +406,8 @@ def confusion_protocol(make_model: Callable[[torch.Generator], nn.Module], loss_
     chaos_tol = check_real(chaos_tol, "chaos_tol", minimum=0.0, strict_min=True)
     if eval_batch_size is not None:
         eval_batch_size = check_int(eval_batch_size, "eval_batch_size", minimum=1)
+    tune = runs if tune_runs is None else check_int(tune_runs, "tune_runs", minimum=1,
+                                                     maximum=runs)
     folder = None
     if checkpoint_dir is not None:
         if not isinstance(checkpoint_dir, str | os.PathLike):
@@ -418,7 +426,7 @@ def confusion_protocol(make_model: Callable[[torch.Generator], nn.Module], loss_
     else:
         finals = {}
         for lr in lrs:
-            for r in range(runs):
+            for r in range(tune):
                 final, model, hist = runner.train(lr, r)
                 finals[lr, r] = final
                 grid.append({"lr": lr, "run": r, "final loss": final})
@@ -426,17 +434,17 @@ def confusion_protocol(make_model: Callable[[torch.Generator], nn.Module], loss_
                     kept[lr, r] = (final, model, hist)       # no files: keep them in memory
 
         def mean_loss(lr: float) -> float:
-            return float(np.mean([finals[lr, r] for r in range(runs)]))
+            return float(np.mean([finals[lr, r] for r in range(tune)]))
 
         for lr in sorted(lrs, key=mean_loss):               # stable: ties keep grid order
             if not math.isfinite(mean_loss(lr)):
                 break                                       # the rest diverged too
             if chaos_nudge is not None:
-                nudged = [runner.train(lr, r, chaos_nudge)[0] for r in range(runs)]
+                nudged = [runner.train(lr, r, chaos_nudge)[0] for r in range(tune)]
                 for row in grid:
                     if row["lr"] == lr:
                         row["nudged loss"] = nudged[row["run"]]
-                if not max(abs(finals[lr, r] - nudged[r]) for r in range(runs)) < chaos_tol:
+                if not max(abs(finals[lr, r] - nudged[r]) for r in range(tune)) < chaos_tol:
                     continue                                # chaotic: as if it had diverged
             chosen = lr
             break
@@ -444,8 +452,8 @@ def confusion_protocol(make_model: Callable[[torch.Generator], nn.Module], loss_
             nan = {"min cosine": np.nan, "mean cosine": np.nan, "cosine std": np.nan}
             rows = [{"run": r, "lr": np.nan, "final loss": math.inf, **nan} for r in range(runs)]
             return ProtocolResult(None, pd.DataFrame(rows), pd.DataFrame(), pd.DataFrame(grid))
-        trained = [kept[chosen, r] if folder is None else runner.train(chosen, r)
-                   for r in range(runs)]                    # with files: resumes = reloads
+        trained = [kept[chosen, r] if (chosen, r) in kept else runner.train(chosen, r)
+                   for r in range(runs)]      # with files: resumes (reloads) the tuning runs
 
     rows, curves, cosines, models_ = [], [], [], []
     for r, (final, model, hist) in enumerate(trained):

@@ -145,6 +145,21 @@ def test_chaos_guard_skips_step_sizes_whose_loss_moves(gen):
     assert none.grid["nudged loss"].notna().sum() == 2
 
 
+def test_tune_runs_selects_on_the_first_runs_and_trains_the_rest_at_the_kept_step(gen, tmp_path):
+    X, y = data(gen)
+    kw = dict(lrs=(0.3, 0.01), runs=3, epochs=2, batch_size=6, num_batches=3)
+    full = confusion_protocol(mlp, losses.cross_entropy, X, y, generator=make_generator(7), **kw)
+    for folder in (None, tmp_path / "t"):
+        one = confusion_protocol(mlp, losses.cross_entropy, X, y, generator=make_generator(7),
+                                 tune_runs=1, checkpoint_dir=folder, **kw)
+        assert sorted(set(one.grid["run"])) == [0] and len(one.grid) == 2
+        assert one.lr == one.grid.set_index("lr")["final loss"].idxmin()
+        if one.lr == full.lr:                 # same seeds: the same runs
+            assert one.runs.equals(full.runs)
+    if folder is not None:
+        assert len(list(folder.glob("*.ckpt"))) == 2 + 2      # grid of run 0, then runs 1, 2
+
+
 def test_epochs_zero_measures_the_initial_models(gen):
     X, y = data(gen)
     out = confusion_protocol(mlp, losses.cross_entropy, X, y, lrs=(), runs=2, epochs=0,
@@ -195,6 +210,8 @@ def test_first_batch_init_and_evaluate(gen):
     ({"chaos_nudge": 0.5}, ValueError, "chaos_nudge"),
     ({"checkpoint_dir": 3}, TypeError, "checkpoint_dir"),
     ({"measure_init": 1}, TypeError, "measure_init"),
+    ({"tune_runs": 2}, ValueError, "tune_runs"),
+    ({"tune_runs": 0}, ValueError, "tune_runs"),
 ])
 def test_protocol_bad_inputs(gen, kwargs, error, match):
     X, y = data(gen)
