@@ -25,10 +25,13 @@ network overparameterization on gradient confusion and stochastic gradient desce
   backpropagation) and :func:`inner_product_increments`;
 * :func:`concentration_tail`, empirical tails against the sub-Gaussian bounds of Lemmas D.1
   and D.3 of [L], with the implied constant (a :class:`TailEstimate`);
-* :func:`data_dependent_init_`, the BN-equivalent initialisation of [L] Figure 5.
+* :func:`data_dependent_init_`, the BN-equivalent initialisation of [L] Figure 5;
+* :func:`rounding_identity`, :func:`helpers.checks.identity` for identities that hold up to
+  rounding, recording the error quantised at ``tol / 100`` so that the committed output does not
+  print CPU-dependent rounding noise.
 
 Implementation modules (private): ``_confusion``, ``_sgd``, ``_protocol``, ``_init_confusion``,
-``_lipschitz``, ``_concentration``, ``_data_dependent_init``.
+``_lipschitz``, ``_concentration``, ``_data_dependent_init``, ``_portable``.
 
 Examples
 --------
@@ -55,6 +58,7 @@ from ._confusion import (
 from ._data_dependent_init import data_dependent_init_
 from ._init_confusion import InitConfusion, init_confusion, random_mlp
 from ._lipschitz import inner_product_gradients, inner_product_increments
+from ._portable import rounding_identity
 from ._protocol import MinibatchConfusion, ProtocolResult, confusion_protocol, minibatch_confusion
 from ._sgd import SGDRuns, glm_sgd, pl_bound, pl_rate, stationary_bound
 
@@ -86,4 +90,5 @@ __all__ = [
     "TailEstimate",
     "concentration_tail",
     "data_dependent_init_",
+    "rounding_identity",
 ]
