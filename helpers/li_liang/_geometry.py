@@ -97,7 +97,7 @@ def cancelling_triple(delta: float, d: int, *, v: float = 1.0,
     Parameters
     ----------
     delta : float
-        Separation :math:`\delta\in(0, 1]`.
+        Separation :math:`\delta\in(0, 1)` (at 1 the class-2 coefficients reach :math:`-v`).
     d : int
         Ambient dimension (>= 2).
     v : float, default 1.0
@@ -124,7 +124,7 @@ def cancelling_triple(delta: float, d: int, *, v: float = 1.0,
     >>> pattern_sum(W, X, c).norm(dim=1) >= 0.5    # all active: 0; split: >= v/2
     tensor([False,  True])
     """
-    delta = check_real(delta, "delta", minimum=0.0, maximum=1.0, strict_min=True)
+    delta = check_real(delta, "delta", minimum=0.0, maximum=1.0, strict_min=True, strict_max=True)
     d = check_int(d, "d", minimum=2)
     v = check_real(v, "v", minimum=0.0, strict_min=True)
     theta = 2 * math.asin(delta / 2)
