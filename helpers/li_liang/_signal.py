@@ -58,7 +58,7 @@ def max_weighted_error(logits: torch.Tensor, y: torch.Tensor, component: torch.T
     >>> max_weighted_error(logits, torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 2, 2]))
     0.25
     """
-    logits = check_tensor(logits, "logits", ndim=2, floating=True)
+    logits = check_tensor(logits, "logits", ndim=2, floating=True).detach()
     n, k = logits.shape
     y = _check_labels(y, n, k)
     component = check_tensor(component, "component", shape=(n,))
