@@ -3,7 +3,8 @@
 * the data model -- :func:`mixture`, :class:`MixtureData`, :func:`mixture_geometry` (Section 3,
   (A1)-(A2)), the settings of Figures 1, 6 and 7 (:data:`LI_LIANG_SYNTHETIC`,
   :data:`LI_LIANG_FIG6_RADII`, :data:`LI_LIANG_FIG7_COMPONENTS`), the XOR example of Appendix C
-  (:func:`xor_data`) and the lift to the sphere (:func:`lift_to_sphere`);
+  (:func:`xor_data`), the lift to the sphere (:func:`lift_to_sphere`) and caps of bounded
+  diameter (:func:`caps`);
 * the coupling argument -- :func:`relu_network` (eq. (1); the functional form of
   ``models.TwoLayerNet(variant="li-liang")``), :func:`pseudo_network`,
   :func:`error_coefficients`, :func:`loss_gradient`, :func:`pseudo_gradient`,
@@ -13,8 +14,8 @@
   trainable module);
 * error large => gradient large -- :func:`pattern_sum`, :func:`cancelling_triple` (Lemma A.2),
   :func:`worst_error_profile` (Lemma A.3), :func:`max_weighted_error`, :func:`gradient_norms`
-  (Lemmas A.4, B.3); :func:`best_affine_l1`, :func:`best_convex_l1` (Lemmas A.5, B.5);
-  :func:`descent_steps` (Lemma B.4);
+  (Lemmas A.4, B.3); :func:`best_affine_l1`, :func:`best_convex_l1`, :func:`kinked_convex`
+  (Lemmas A.5, B.5); :func:`descent_steps` (Lemma B.4), :func:`descent_inequality` (Lemma B.6);
 * the update's structure -- :func:`update_spectrum`, :func:`stable_rank`, :func:`spectral_gap`
   (Figure 1 (d), Appendix D);
 * the protocol -- :func:`train_widths` (the paper's SGD on several widths at once, a thin use of
@@ -34,7 +35,7 @@ Examples
 ((100, 20), [0, 1])
 """
 
-from ._convex import best_affine_l1, best_convex_l1
+from ._convex import best_affine_l1, best_convex_l1, kinked_convex
 from ._coupling import (
     WidthSweep,
     activation_pattern,
@@ -50,7 +51,7 @@ from ._coupling import (
     train_widths,
     update_spectrum,
 )
-from ._descent import descent_steps
+from ._descent import descent_inequality, descent_steps
 from ._geometry import WorstProfile, cancelling_triple, pattern_sum, worst_error_profile
 from ._linearisation import LiLiangNet, PseudoNetwork
 from ._mixture import (
@@ -58,6 +59,7 @@ from ._mixture import (
     LI_LIANG_FIG7_COMPONENTS,
     LI_LIANG_SYNTHETIC,
     MixtureData,
+    caps,
     lift_to_sphere,
     mixture,
     mixture_geometry,
@@ -73,6 +75,7 @@ __all__ = [
     "mixture_geometry",
     "xor_data",
     "lift_to_sphere",
+    "caps",
     "LI_LIANG_SYNTHETIC",
     "LI_LIANG_FIG6_RADII",
     "LI_LIANG_FIG7_COMPONENTS",
@@ -94,7 +97,9 @@ __all__ = [
     "gradient_norms",
     "best_affine_l1",
     "best_convex_l1",
+    "kinked_convex",
     "descent_steps",
+    "descent_inequality",
     "update_spectrum",
     "stable_rank",
     "spectral_gap",

@@ -8,7 +8,9 @@ On a grid :math:`\alpha_0<\dots<\alpha_{N-1}` with trapezoid weights :math:`w_i`
   |\phi_i-\ell_i|`);
 * :func:`best_convex_l1` -- :math:`\min_\ell\sum_iw_i|\phi(\alpha_i)-\ell_i|` over grid-convex
   :math:`\ell` (non-negative second differences) whose slope increases by at most ``budget``
-  between the first and the last grid interval: Lemma B.5's adversary.
+  between the first and the last grid interval: Lemma B.5's adversary;
+* :func:`kinked_convex` -- random convex piecewise-linear test functions with a prescribed kink,
+  the inputs of both checks.
 
 Both are solved exactly by HiGHS (:func:`scipy.optimize.linprog`).
 """
@@ -17,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_real
+from .._validate import check_int, check_real, check_rng
 
-__all__ = ["best_affine_l1", "best_convex_l1"]
+__all__ = ["best_affine_l1", "best_convex_l1", "kinked_convex"]
 
 
 def _grid(phi: object, alpha: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -146,3 +148,61 @@ def best_convex_l1(phi: np.ndarray, alpha: np.ndarray, *, budget: float) -> floa
                            b_ub=np.concatenate(bounds_ub),
                            bounds=[(None, None)] * n + [(0, None)] * n, method="highs")
     return float(res.fun)
+
+
+def kinked_convex(alpha: np.ndarray, *, rng: np.random.Generator, rho: float, kink: float = 0.0,
+                  max_extra_kinks: int = 3, extra_slope: float = 2.0,
+                  intercept: bool = True) -> np.ndarray:
+    r"""A random convex piecewise-linear function with a kink of size ``rho`` at ``kink``.
+
+    :math:`\phi(\alpha) = \rho\relu(\alpha-\alpha_0) + \sum_{k}s_k\relu(\alpha-\kappa_k) +
+    b\alpha\,(+\,c)`: ``rng`` draws the number of extra kinks (uniform in
+    ``0 .. max_extra_kinks``), their positions (uniform on :math:`[-1, 1]`), their slope
+    increments :math:`s_k` (uniform on ``[0, extra_slope]``), then :math:`b` and, with
+    ``intercept``, :math:`c` (standard normal). Convex, with a derivative jump of at least
+    :math:`\rho` at :math:`\alpha_0`: the test functions of Lemmas A.5 and B.5.
+
+    Parameters
+    ----------
+    alpha : array_like, shape (N,)
+        Grid.
+    rng : numpy.random.Generator
+    rho : float
+        Jump of the derivative at ``kink`` (>= 0).
+    kink : float, default 0.0
+    max_extra_kinks : int, default 3
+    extra_slope : float, default 2.0
+    intercept : bool, default True
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+
+    References
+    ----------
+    Li & Liang (2018), Lemmas A.5 and B.5.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from helpers.li_liang import kinked_convex
+    >>> alpha = np.linspace(-1, 1, 5)
+    >>> phi = kinked_convex(alpha, rng=np.random.default_rng(0), rho=1.0)
+    >>> bool(np.all(np.diff(phi, 2) >= -1e-12)), phi.shape
+    (True, (5,))
+    """
+    alpha = np.asarray(alpha, dtype=float)
+    if alpha.ndim != 1 or alpha.size == 0:
+        raise ValueError(f"alpha must be a non-empty 1-d grid, got shape {alpha.shape}")
+    rng = check_rng(rng)
+    rho = check_real(rho, "rho", minimum=0.0)
+    kink = check_real(kink, "kink")
+    max_extra_kinks = check_int(max_extra_kinks, "max_extra_kinks", minimum=0)
+    extra_slope = check_real(extra_slope, "extra_slope", minimum=0.0)
+    phi = rho * np.maximum(alpha - kink, 0.0)
+    for knot in rng.uniform(-1, 1, rng.integers(0, max_extra_kinks + 1)):
+        phi += rng.uniform(0, extra_slope) * np.maximum(alpha - knot, 0.0)
+    phi += rng.normal() * alpha
+    if intercept:
+        phi += rng.normal()
+    return phi

@@ -7,20 +7,24 @@ the kinks that a few neurons cross (Lemma B.6). :func:`descent_steps` runs SGD w
 trainer and returns, at every step, the actual decrease of a pool loss (the pool standing for
 the population) and that first-order prediction, computed exactly as
 :math:`\langle\mathbf W^{(t)}-\mathbf W^{(t+1)},\nabla F_{\rm pool}(\mathbf W^{(t)})\rangle`.
+:func:`descent_inequality` measures Lemma B.6, the descent inequality behind it, on one input.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
 
 import pandas as pd
 import torch
 
 from .. import losses
-from .._validate import check_int, check_real, check_tensor
+from .._validate import check_generator, check_int, check_real, check_tensor
 from ..models import TwoLayerNet
 from ..train import train
-from ._coupling import _check_labels, loss_gradient
+from ._coupling import _check_labels, loss_gradient, relu_network
 
-__all__ = ["descent_steps"]
+__all__ = ["descent_steps", "descent_inequality"]
 
 
 def descent_steps(net: TwoLayerNet, X: torch.Tensor, y: torch.Tensor, X_pool: torch.Tensor,
@@ -107,4 +111,82 @@ def descent_steps(net: TwoLayerNet, X: torch.Tensor, y: torch.Tensor, X_pool: to
                                                                       snapshots[1:])):
         rows.append({"step": t, "actual": F_t - F_next,
                      "first_order": float(((W_t - W_next) * grad_t).sum())})
+    return pd.DataFrame(rows)
+
+
+def descent_inequality(W: torch.Tensor, a: torch.Tensor, x: torch.Tensor, y: torch.Tensor, *,
+                       sizes: Sequence[float], draws: int,
+                       generator: torch.Generator) -> pd.DataFrame:
+    r"""Lemma B.6 on one input: the change of the loss under random perturbations of size ``p``.
+
+    With :math:`g_i(\mathbf w_i)=a_{\cdot,i}\relu(\langle\mathbf w_i,\mathbf x\rangle)` and
+    :math:`g` the cross-entropy of the label, :math:`f(\mathbf W)=g(\sum_ig_i(\mathbf w_i))`.
+    The non-smooth pieces are the :math:`r` neurons with :math:`|\langle\mathbf w_i,\mathbf
+    x\rangle|<p` (only they can cross their kink), :math:`L=\max(\max_i\|a_{\cdot,i}\|,
+    \sqrt2, 1)` bounds the Lipschitz and smoothness constants, and for ``draws`` perturbations
+    :math:`\boldsymbol\delta_i` with :math:`\|\boldsymbol\delta_i\|=p` (uniform directions)
+    it compares the change :math:`f(\mathbf W+\boldsymbol\delta)-f(\mathbf W)` with the
+    lemma's right-hand side :math:`\sum_{i\le m-r}\langle\partial f/\partial\mathbf w_i,
+    \boldsymbol\delta_i\rangle+L^3m^2p^2+L^2rp`.
+
+    Parameters
+    ----------
+    W : torch.Tensor, shape (m, d)
+    a : torch.Tensor, shape (k, m)
+    x : torch.Tensor, shape (1, d)
+    y : torch.Tensor, shape (1,)
+    sizes : sequence of float
+        Perturbation sizes :math:`p>0`.
+    draws : int
+        Random perturbations per size.
+    generator : torch.Generator
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``p``: ``non-smooth r``, ``max (lhs - rhs)`` (at most 0 if the lemma
+        holds), ``max |lhs - first order|``, ``L^2 r p`` and ``L^3 m^2 p^2``.
+
+    References
+    ----------
+    Li & Liang (2018), Lemma B.6 (with the second-order term of the proof).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.li_liang import descent_inequality
+    >>> from helpers.rng import make_generator
+    >>> g = make_generator(0)
+    >>> W = torch.randn(20, 4, generator=g, dtype=torch.float64) / 20 ** 0.5
+    >>> a = torch.randn(3, 20, generator=g, dtype=torch.float64)
+    >>> x = torch.tensor([[1.0, 0.0, 0.0, 0.0]], dtype=torch.float64)
+    >>> out = descent_inequality(W, a, x, torch.tensor([0]), sizes=[0.01], draws=100, generator=g)
+    >>> bool((out["max (lhs - rhs)"] <= 0).all())
+    True
+    """
+    W = check_tensor(W, "W", ndim=2, floating=True)
+    m, d = W.shape
+    a = check_tensor(a, "a", shape=(None, m), floating=True)
+    x = check_tensor(x, "x", shape=(1, d), floating=True)
+    y = _check_labels(y, 1, a.shape[0])
+    sizes = [check_real(p, "sizes entry", minimum=0.0, strict_min=True) for p in sizes]
+    draws = check_int(draws, "draws", minimum=1)
+    check_generator(generator)
+    L = max(a.norm(dim=0).max().item(), math.sqrt(2), 1.0)
+    grad = loss_gradient(W, a, x, y)
+    base = torch.nn.functional.cross_entropy(relu_network(W, a, x), y)
+    rows = []
+    for p in sizes:
+        near = ((x @ W.T).abs() < p)[0]
+        r = int(near.sum())
+        D = torch.randn(draws, m, d, generator=generator, dtype=W.dtype, device=W.device)
+        D = p * D / D.norm(dim=2, keepdim=True)
+        out = torch.relu(torch.einsum("d,nmd->nm", x[0], W[None] + D)) @ a.T
+        change = torch.nn.functional.cross_entropy(out, y.expand(draws), reduction="none") - base
+        first = torch.einsum("md,nmd->n", grad * (~near)[:, None], D)
+        quadratic, kinks = L ** 3 * m ** 2 * p ** 2, L ** 2 * r * p
+        rows.append({"p": p, "non-smooth r": r,
+                     "max (lhs - rhs)": (change - first - quadratic - kinks).max().item(),
+                     "max |lhs - first order|": (change - first).abs().max().item(),
+                     "L^2 r p": kinks, "L^3 m^2 p^2": quadratic})
     return pd.DataFrame(rows)

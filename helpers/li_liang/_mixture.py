@@ -3,7 +3,8 @@
 Section 3 of Li & Liang (2018), assumptions (A1)-(A2); the generator of Section 7 and
 Appendix D.2/D.3, with the settings of their Figures 1, 6 and 7 (:func:`mixture`,
 :func:`mixture_geometry`); the XOR example of Appendix C (Figure 3) and the lift to the sphere
-that (A2) needs (:func:`xor_data`, :func:`lift_to_sphere`).
+that (A2) needs (:func:`xor_data`, :func:`lift_to_sphere`); components of bounded diameter on
+the sphere (:func:`caps`), the book's instance of (A1) with compact supports.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch
 
 from .._validate import check_dtype, check_generator, check_int, check_real, check_tensor
 
-__all__ = ["MixtureData", "mixture", "mixture_geometry", "xor_data", "lift_to_sphere",
+__all__ = ["MixtureData", "mixture", "mixture_geometry", "xor_data", "lift_to_sphere", "caps",
            "LI_LIANG_SYNTHETIC", "LI_LIANG_FIG6_RADII", "LI_LIANG_FIG7_COMPONENTS"]
 
 #: Li & Liang (2018), Section 7 "Setup" (Figure 1): d = 1000, k = 10 classes, l = 2 components
@@ -355,3 +356,49 @@ def lift_to_sphere(X: torch.Tensor, *, center: torch.Tensor | None = None) -> to
     Z = torch.cat([X - center, torch.ones(X.shape[0], 1, dtype=X.dtype, device=X.device)],
                   dim=1)
     return Z / Z.norm(dim=1, keepdim=True)
+
+
+def caps(centres: torch.Tensor, radius: float, per: int, *,
+         generator: torch.Generator) -> torch.Tensor:
+    """Points of small caps of the sphere: ``normalize(c + radius r u)`` around each centre.
+
+    ``u`` is uniform on the unit sphere and ``r = U^(1/d)`` (so ``r u`` is uniform in the unit
+    ball), drawn in that order for all centres at once. Unlike the Gaussian components of
+    :func:`mixture`, every cap has a bounded support: its diameter is at most ``2 radius`` before
+    the projection, so (A1) can hold exactly (Li & Liang, Section 3).
+
+    Parameters
+    ----------
+    centres : torch.Tensor, shape (k, d)
+        Unit centres.
+    radius : float
+        ``>= 0``.
+    per : int
+        Points per cap.
+    generator : torch.Generator
+
+    Returns
+    -------
+    torch.Tensor, shape (k, per, d)
+        Unit vectors.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.li_liang import caps
+    >>> from helpers.rng import make_generator
+    >>> X = caps(torch.eye(3, dtype=torch.float64), 0.1, 50, generator=make_generator(0))
+    >>> X.shape, bool(((X - torch.eye(3, dtype=torch.float64)[:, None]).norm(dim=2) <= 0.2).all())
+    (torch.Size([3, 50, 3]), True)
+    """
+    centres = check_tensor(centres, "centres", ndim=2, floating=True)
+    radius = check_real(radius, "radius", minimum=0.0)
+    per = check_int(per, "per", minimum=1)
+    check_generator(generator)
+    k, dd = centres.shape
+    u = torch.randn(k, per, dd, generator=generator, dtype=centres.dtype, device=centres.device)
+    u = u / u.norm(dim=2, keepdim=True)
+    r = torch.rand(k, per, 1, generator=generator, dtype=centres.dtype,
+                   device=centres.device) ** (1 / dd)
+    x = centres[:, None, :] + radius * r * u
+    return x / x.norm(dim=2, keepdim=True)

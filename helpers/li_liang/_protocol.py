@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .. import data as _data
 from .._validate import check_int
 from ._coupling import WidthSweep, train_widths
 from ._mixture import MixtureData, mixture
@@ -43,14 +44,14 @@ def train_on_mixture(widths: Sequence[int], *, n: int, d: int, num_classes: int,
                      components_per_class: int, steps: int, batch_size: int,
                      lr_times_m: float, generator: torch.Generator, n_test: int | None = None,
                      separation: float = 5.0, radius: float = 1.0, normalize: bool = True,
-                     record_steps: Sequence[int] | None = None,
+                     record_steps: Sequence[int] | None = None, random_labels: bool = False,
                      dtype: torch.dtype = torch.float64) -> MixtureRun:
     r"""Section 7's protocol: ``n`` training and ``n_test`` test points of one mixture, then
     ``steps`` SGD steps at :math:`\eta = c/m` on every width, all from one generator.
 
     The generator draws, in this order, the training set (and the component means), the test
-    set, then everything :func:`train_widths` draws (initialisations in the order of
-    ``widths``, then the minibatches).
+    set, the random training labels if ``random_labels``, then everything :func:`train_widths`
+    draws (initialisations in the order of ``widths``, then the minibatches).
 
     Parameters
     ----------
@@ -71,6 +72,10 @@ def train_on_mixture(widths: Sequence[int], *, n: int, d: int, num_classes: int,
         Unit-norm inputs (assumption (A2)).
     record_steps : sequence of int, optional
         Steps at which to record (default ``0`` and ``steps``).
+    random_labels : bool, default False
+        Train on uniformly random labels instead (Sections 4 and 6: the same network fits them,
+        farther from its initialisation); ``train.y`` keeps the true labels and the test set is
+        labelled truly.
     dtype : torch.dtype, default torch.float64
 
     Returns
@@ -97,7 +102,11 @@ def train_on_mixture(widths: Sequence[int], *, n: int, d: int, num_classes: int,
                     separation=separation, radius=radius, normalize=normalize, dtype=dtype)
     test = mixture(n_test, d, num_classes, components_per_class, generator=generator,
                    radius=radius, normalize=normalize, centers=train.centers, dtype=dtype)
-    sweep = train_widths(train.X, train.y, widths, num_classes=num_classes,
+    if not isinstance(random_labels, bool):
+        raise TypeError(f"random_labels must be a bool, got {random_labels!r}")
+    y = (_data.random_labels(n, num_classes, generator=generator) if random_labels
+         else train.y)
+    sweep = train_widths(train.X, y, widths, num_classes=num_classes,
                          lr_times_m=lr_times_m, steps=steps, batch_size=batch_size,
                          generator=generator, X_test=test.X, y_test=test.y,
                          record_steps=record_steps)

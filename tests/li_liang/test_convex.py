@@ -65,3 +65,34 @@ def test_convex_bad_inputs():
         best_convex_l1(np.zeros(ALPHA.size), ALPHA, budget=-1.0)
     with pytest.raises(ValueError, match="only finite"):
         best_convex_l1(np.full(ALPHA.size, np.inf), ALPHA, budget=1.0)
+
+
+def test_kinked_convex_is_convex_with_its_kink():
+    from helpers.li_liang import kinked_convex
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        kink = rng.uniform(-0.2, 0.2)
+        phi = kinked_convex(ALPHA, rng=rng, rho=0.7, kink=kink, max_extra_kinks=2,
+                            extra_slope=1.0, intercept=False)
+        assert np.all(np.diff(phi, 2) >= -1e-12)                      # grid-convex
+        slope = np.diff(phi) / np.diff(ALPHA)
+        i = np.searchsorted(ALPHA, kink)
+        assert slope[i + 1] - slope[i - 2] >= 0.7 - 1e-9             # jump >= rho across it
+    # same generator state, same function; the draws of Lemma A.5's chapter
+    a = kinked_convex(ALPHA, rng=np.random.default_rng(1), rho=1.0)
+    rng = np.random.default_rng(1)
+    b = np.maximum(ALPHA, 0.0)
+    for knot in rng.uniform(-1, 1, rng.integers(0, 4)):
+        b += rng.uniform(0, 2) * np.maximum(ALPHA - knot, 0.0)
+    b += rng.normal() * ALPHA + rng.normal()
+    np.testing.assert_array_equal(a, b)
+
+
+def test_kinked_convex_bad_inputs():
+    from helpers.li_liang import kinked_convex
+    with pytest.raises(TypeError, match="numpy.random.Generator"):
+        kinked_convex(ALPHA, rng=0, rho=1.0)
+    with pytest.raises(ValueError, match="rho must be >= 0.0"):
+        kinked_convex(ALPHA, rng=np.random.default_rng(0), rho=-1.0)
+    with pytest.raises(ValueError, match="max_extra_kinks must be an integer >= 0"):
+        kinked_convex(ALPHA, rng=np.random.default_rng(0), rho=1.0, max_extra_kinks=-1)

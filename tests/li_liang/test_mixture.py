@@ -181,3 +181,37 @@ def test_train_on_mixture_is_data_then_train_widths():
     with pytest.raises(ValueError, match="n_test must be an integer >= 1"):
         train_on_mixture([10], n=60, d=8, num_classes=3, components_per_class=2, steps=1,
                          batch_size=6, lr_times_m=4.0, generator=make_generator(9), n_test=0)
+
+
+def test_caps_are_bounded_and_uniform_in_the_ball(gen):
+    from helpers.li_liang import caps
+    centres = torch.eye(4, dtype=torch.float64)
+    X = caps(centres, 0.2, 3000, generator=gen)
+    torch.testing.assert_close(X.norm(dim=2), torch.ones(4, 3000, dtype=torch.float64))
+    assert float((X - centres[:, None]).norm(dim=2).max()) <= 0.4
+    # uniform in the ball: the mean radius of r u in R^4 is 4/5 of 0.2; the projection keeps
+    # the 3 tangential directions, mean |offset| ~ 0.2 * 0.8 * E|u_tangent| (about 0.14)
+    mean_offset = float((X - centres[:, None]).norm(dim=2).mean())
+    assert 0.1 < mean_offset < 0.16
+    assert torch.equal(caps(centres, 0.0, 5, generator=gen), centres[:, None].expand(4, 5, 4))
+    with pytest.raises(ValueError, match="radius must be >= 0.0"):
+        caps(centres, -0.1, 5, generator=gen)
+    with pytest.raises(ValueError, match="per must be an integer >= 1"):
+        caps(centres, 0.1, 0, generator=gen)
+
+
+def test_train_on_mixture_random_labels():
+    from helpers.li_liang import train_on_mixture
+    run = train_on_mixture([20], n=60, d=8, num_classes=3, components_per_class=2, steps=5,
+                           batch_size=6, lr_times_m=4.0, generator=make_generator(2),
+                           random_labels=True)
+    g = make_generator(2)
+    tr = mixture(60, 8, 3, 2, generator=g, normalize=True)
+    mixture(60, 8, 3, 2, generator=g, normalize=True, centers=tr.centers)
+    from helpers.data import random_labels
+    y = random_labels(60, 3, generator=g)
+    assert torch.equal(run.train.y, tr.y) and not torch.equal(y, tr.y)
+    with pytest.raises(TypeError, match="random_labels must be a bool"):
+        train_on_mixture([20], n=60, d=8, num_classes=3, components_per_class=2, steps=5,
+                         batch_size=6, lr_times_m=4.0, generator=make_generator(2),
+                         random_labels=1)

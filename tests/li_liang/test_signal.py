@@ -119,3 +119,21 @@ def test_signal_bad_inputs(gen):
         time_to_accuracy(pd.DataFrame({"step": [0], "m": [1], "test_accuracy": [1.0]}), 2.0)
     with pytest.raises(TypeError, match="pandas DataFrame"):
         time_to_accuracy({"step": [0]}, 0.5)
+
+
+def test_descent_inequality_holds_and_first_order_is_tight_for_small_p(gen):
+    from helpers.li_liang import descent_inequality
+    W = torch.randn(60, 5, generator=gen, dtype=torch.float64) / 60 ** 0.5
+    a = torch.randn(3, 60, generator=gen, dtype=torch.float64)
+    x = torch.randn(1, 5, generator=gen, dtype=torch.float64)
+    x = x / x.norm()
+    out = descent_inequality(W, a, x, torch.tensor([1]), sizes=[1e-4, 1e-2], draws=200,
+                             generator=gen)
+    assert (out["max (lhs - rhs)"] <= 0).all()
+    # second order: the deviation from the first-order term shrinks like p^2 away from kinks
+    assert out["max |lhs - first order|"].iloc[0] < 1e-6
+    assert out["L^3 m^2 p^2"].iloc[1] / out["L^3 m^2 p^2"].iloc[0] == pytest.approx(1e4)
+    with pytest.raises(ValueError, match=r"x must have shape \(1, 5\)"):
+        descent_inequality(W, a, x.T, torch.tensor([1]), sizes=[0.1], draws=2, generator=gen)
+    with pytest.raises(ValueError, match="sizes entry must be > 0.0"):
+        descent_inequality(W, a, x, torch.tensor([1]), sizes=[0.0], draws=2, generator=gen)
