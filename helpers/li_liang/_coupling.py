@@ -9,7 +9,10 @@ with softmax cross-entropy and SGD at step ``eta = c/m``. Their proof couples SG
 the objects of that argument and the diagnostics of their Section 7:
 
 * :func:`relu_network`, :func:`pseudo_network` -- ``f`` and the pseudo-network
-  ``g_i(x) = sum_r a_{i,r} <w_r, x> 1[<w_r^(0), x> >= 0]`` (Section 5.1).
+  ``g_i(x) = sum_r a_{i,r} <w_r, x> 1[<w_r^(0), x> >= 0]`` (Section 5.1). The network has one
+  definition: :func:`relu_network` is the functional form of
+  ``helpers.models.TwoLayerNet(variant="li-liang").forward`` (same operations, equal bit for
+  bit, tested), for formulas that take ``W`` as an argument.
 * :func:`error_coefficients` -- the paper's ``v_{s}(x) = 1 - o_y`` (``s = y``), ``-o_s``
   (``s != y``) (Section 5.1, Appendix A).
 * :func:`loss_gradient`, :func:`pseudo_gradient` -- eq. (1) (indicator ``1[<w_r, x> >= 0]``,
@@ -23,7 +26,8 @@ the objects of that argument and the diagnostics of their Section 7:
   accumulated update ``W_T - W_0`` (Section 7, Section 6 "low rank").
 * :func:`train_widths`, :class:`WidthSweep` -- minibatch SGD with eq. (1) on several widths at
   once (their hidden layers are concatenated, so one matrix product serves every width),
-  recording the diagnostics above.
+  recording the diagnostics above; a thin use of :func:`helpers.train.train` (steps, or epochs
+  with a checkpoint for the full-scale runs).
 
 Shapes: ``W`` is ``(m, d)`` (rows ``w_r``), ``a`` is ``(k, m)``, ``X`` is ``(n, d)``, labels
 ``y`` are ``(n,)`` integers in ``[0, k)``. Device and dtype follow the inputs.
@@ -32,12 +36,14 @@ Shapes: ``W`` is ``(m, d)`` (rows ``w_r``), ``a`` is ``(k, m)``, ``X`` is ``(n, 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 import torch
 
+from .. import activations as _activations
 from .._validate import check_generator, check_int, check_real, check_tensor
 from ..train import train
 
@@ -58,6 +64,7 @@ __all__ = [
 ]
 
 _PER = ("pair", "neuron", "input")
+_RELU = _activations.get("relu").fn
 
 
 # --------------------------------------------------------------------------- validation
@@ -121,6 +128,11 @@ def _check_sample_weights(weights: object, n: int, like: torch.Tensor) -> torch.
 def relu_network(W: torch.Tensor, a: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     """Outputs of Li & Liang's network, ``f_i(x) = sum_r a_{i,r} ReLU(<w_r, x>)``.
 
+    The functional form of :class:`helpers.models.TwoLayerNet` with ``variant="li-liang"``:
+    ``relu_network(net.hidden_weights, net.output_weights, X)`` performs the same operations as
+    ``net(X)`` (ReLU from :func:`helpers.activations.get`) and returns the same bits. Use the
+    module to train, this function where a formula takes the weights as an argument.
+
     Parameters
     ----------
     W : torch.Tensor, shape (m, d)
@@ -150,7 +162,7 @@ def relu_network(W: torch.Tensor, a: torch.Tensor, X: torch.Tensor) -> torch.Ten
     W = _check_weights(W)
     a = _check_a(a, W.shape[0])
     X = _check_X(X, W.shape[1])
-    return torch.relu(X @ W.T) @ a.T
+    return _RELU(X @ W.T) @ a.T
 
 
 def pseudo_network(W: torch.Tensor, W0: torch.Tensor, a: torch.Tensor,
@@ -572,6 +584,26 @@ class WidthSweep:
     final_weights: dict
     output_weights: dict
 
+    def at_step(self, step: int | None = None) -> pd.DataFrame:
+        """The recorded rows at ``step`` (default: the last recorded step), indexed by ``m``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from helpers.li_liang import WidthSweep
+        >>> frame = pd.DataFrame({"step": [0, 0, 5, 5], "m": [10, 20, 10, 20],
+        ...                       "loss": [1.0, 1.0, 0.4, 0.3]})
+        >>> WidthSweep(frame, {}, {}, {}).at_step().loss.tolist()
+        [0.4, 0.3]
+        """
+        last = int(self.frame.step.max())
+        step = last if step is None else check_int(step, "step", minimum=0)
+        rows = self.frame[self.frame.step == step]
+        if rows.empty:
+            raise ValueError(f"step must be a recorded step (one of "
+                             f"{sorted(set(self.frame.step.tolist()))}), got {step}")
+        return rows.drop(columns="step").set_index("m")
+
 
 def _check_widths(widths: object) -> tuple[int, ...]:
     if not isinstance(widths, Sequence) or isinstance(widths, str) or len(widths) == 0:
@@ -611,9 +643,11 @@ def _family_cross_entropy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def train_widths(X: torch.Tensor, y: torch.Tensor, widths: Sequence[int], *, num_classes: int,
-                 lr_times_m: float, steps: int, batch_size: int, generator: torch.Generator,
-                 X_test: torch.Tensor | None = None, y_test: torch.Tensor | None = None,
-                 record_steps: Sequence[int] | None = None) -> WidthSweep:
+                 lr_times_m: float, steps: int | None = None, batch_size: int,
+                 generator: torch.Generator, X_test: torch.Tensor | None = None,
+                 y_test: torch.Tensor | None = None, record_steps: Sequence[int] | None = None,
+                 epochs: int | None = None, checkpoint: str | os.PathLike | None = None,
+                 eval_batch_size: int | None = None) -> WidthSweep:
     """Minibatch SGD of Li & Liang on several widths at once, recording the coupling metrics.
 
     For each width ``m``: ``w_r^(0) ~ N(0, I/m)``, ``a_{i,r} ~ N(0, 1)`` (drawn through
@@ -629,7 +663,9 @@ def train_widths(X: torch.Tensor, y: torch.Tensor, widths: Sequence[int], *, num
     widths.
 
     Metrics are recorded at ``record_steps`` (default ``0`` and ``steps``); the activation
-    pattern is compared with the initial one on the test inputs if given, else on ``X``.
+    pattern is compared with the initial one on the test inputs if given, else on ``X``. With
+    ``epochs`` instead of ``steps`` (the full-scale runs) the metrics are recorded after every
+    epoch and ``checkpoint`` makes the run resumable (:func:`helpers.train.train`).
 
     Parameters
     ----------
@@ -642,8 +678,8 @@ def train_widths(X: torch.Tensor, y: torch.Tensor, widths: Sequence[int], *, num
         ``k``.
     lr_times_m : float
         ``c = eta m`` (> 0); the paper uses 10 (synthetic) and 400 (MNIST).
-    steps : int
-        ``T >= 0``.
+    steps : int, optional
+        ``T >= 0``; exactly one of ``steps`` and ``epochs``.
     batch_size : int
         ``B``, ``1 <= B <= n``.
     generator : torch.Generator
@@ -651,7 +687,13 @@ def train_widths(X: torch.Tensor, y: torch.Tensor, widths: Sequence[int], *, num
     X_test, y_test : torch.Tensor, optional
         Test set (both or neither).
     record_steps : sequence of int, optional
-        Steps in ``[0, steps]`` at which to record.
+        Steps in ``[0, steps]`` at which to record (steps mode).
+    epochs : int, optional
+        Epochs of ``n // batch_size`` steps instead of ``steps``; recorded once per epoch.
+    checkpoint : str or PathLike, optional
+        Epochs mode: save after every epoch and resume from this file.
+    eval_batch_size : int, optional
+        Evaluate the recorded metrics in chunks of this many inputs (memory at full scale).
 
     Returns
     -------
@@ -685,7 +727,19 @@ def train_widths(X: torch.Tensor, y: torch.Tensor, widths: Sequence[int], *, num
     y = _check_labels(y, X.shape[0], k)
     widths = _check_widths(widths)
     c = check_real(lr_times_m, "lr_times_m", minimum=0.0, strict_min=True)
-    steps = check_int(steps, "steps", minimum=0)
+    if (steps is None) == (epochs is None):
+        raise ValueError(f"give exactly one of steps and epochs, got steps={steps!r}, "
+                         f"epochs={epochs!r}")
+    if steps is not None:
+        steps = check_int(steps, "steps", minimum=0)
+        if checkpoint is not None:
+            raise ValueError("checkpoint needs epochs (train.train resumes whole epochs)")
+    else:
+        epochs = check_int(epochs, "epochs", minimum=1)
+        if record_steps is not None:
+            raise ValueError("record_steps needs steps (with epochs every epoch is recorded)")
+    if eval_batch_size is not None:
+        eval_batch_size = check_int(eval_batch_size, "eval_batch_size", minimum=1)
     n, d = X.shape
     B = check_int(batch_size, "batch_size", minimum=1, maximum=n)
     check_generator(generator, device=X.device)
@@ -694,7 +748,9 @@ def train_widths(X: torch.Tensor, y: torch.Tensor, widths: Sequence[int], *, num
     if X_test is not None:
         X_test = _check_X(X_test, d)
         y_test = _check_labels(y_test, X_test.shape[0], k)
-    if record_steps is None:
+    if steps is None:
+        record = None
+    elif record_steps is None:
         record = {0, steps}
     else:
         record = {check_int(s, "record_steps entry", minimum=0, maximum=steps)
@@ -716,18 +772,24 @@ def train_widths(X: torch.Tensor, y: torch.Tensor, widths: Sequence[int], *, num
     step_size = torch.cat([torch.full((m,), c / m, dtype=X.dtype, device=X.device)
                            for m in widths])[:, None]                   # eta_j = c / m_j
     probe = X if X_test is None else X_test
-    probe_pattern0 = probe @ W0.T > 0
+    chunk = n if eval_batch_size is None else eval_batch_size
+
+    def chunks(inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return inputs.split(chunk)
+
+    probe_pattern0 = torch.cat([xb @ W0.T > 0 for xb in chunks(probe)])
 
     @torch.no_grad()
     def snapshot(model: _WidthFamily) -> dict[str, float]:
         W = model.W.detach()
-        out = model(X)
+        out = torch.cat([model(xb) for xb in chunks(X)])
         loss = torch.nn.functional.cross_entropy(
             out.reshape(-1, k), y.repeat_interleave(J), reduction="none").reshape(n, J).mean(0)
         train_acc = (out.argmax(2) == y[:, None]).double().mean(0)
         if X_test is not None:
-            test_acc = (model(X_test).argmax(2) == y_test[:, None]).double().mean(0)
-        changed = (probe @ W.T > 0) != probe_pattern0
+            test_out = torch.cat([model(xb) for xb in chunks(X_test)])
+            test_acc = (test_out.argmax(2) == y_test[:, None]).double().mean(0)
+        changed = torch.cat([xb @ W.T > 0 for xb in chunks(probe)]) != probe_pattern0
         values = {}
         for j, m in enumerate(widths):
             lo, hi = int(bounds[j]), int(bounds[j + 1])
@@ -741,9 +803,11 @@ def train_widths(X: torch.Tensor, y: torch.Tensor, widths: Sequence[int], *, num
                        f"{m}.relative_distance": float(dist)}
         return values
 
-    history = train(family, _family_cross_entropy, X, y, lr=1.0, steps=steps, batch_size=B,
-                    generator=generator, lr_scale={"W": step_size}, record_steps=sorted(record),
-                    metrics={"width": snapshot})
+    schedule = (dict(steps=steps, record_steps=sorted(record)) if steps is not None else
+                dict(epochs=epochs, checkpoint=checkpoint, record_initial=True))
+    history = train(family, _family_cross_entropy, X, y, lr=1.0, batch_size=B,
+                    generator=generator, lr_scale={"W": step_size}, metrics={"width": snapshot},
+                    eval_batch_size=eval_batch_size, **schedule)
     rows = []
     for rec in history.records:
         for m in widths:

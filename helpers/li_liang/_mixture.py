@@ -1,7 +1,10 @@
 """Li & Liang's structured data: a mixture of well-separated components per class.
 
 Section 3 of Li & Liang (2018), assumptions (A1)-(A2); the generator of Section 7 and
-Appendix D.2/D.3, with the settings of their Figures 1, 6 and 7.
+Appendix D.2/D.3, with the settings of their Figures 1, 6 and 7 (:func:`mixture`,
+:func:`mixture_geometry`); the XOR example of Appendix C (Figure 3) and the lift to the sphere
+that (A2) needs (:func:`xor_data`, :func:`lift_to_sphere`); components of bounded diameter on
+the sphere (:func:`caps`), the book's instance of (A1) with compact supports.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ import torch
 
 from .._validate import check_dtype, check_generator, check_int, check_real, check_tensor
 
-__all__ = ["MixtureData", "mixture", "mixture_geometry", "LI_LIANG_SYNTHETIC",
-           "LI_LIANG_FIG6_RADII", "LI_LIANG_FIG7_COMPONENTS"]
+__all__ = ["MixtureData", "mixture", "mixture_geometry", "xor_data", "lift_to_sphere", "caps",
+           "LI_LIANG_SYNTHETIC", "LI_LIANG_FIG6_RADII", "LI_LIANG_FIG7_COMPONENTS"]
 
 #: Li & Liang (2018), Section 7 "Setup" (Figure 1): d = 1000, k = 10 classes, l = 2 components
 #: per class, component means with i.i.d. N(0, sigma_0^2/d) coordinates (sigma_0 = 5, our
@@ -259,3 +262,143 @@ def mixture_geometry(data: MixtureData) -> tuple[float, float]:
     delta = float(dist[diff_class].min())
     diameter = float(dist[same_comp].max())
     return delta, diameter
+
+
+def xor_data(n: int, *, generator: torch.Generator, radius: float = 0.05,
+             dtype: torch.dtype = torch.float64) -> MixtureData:
+    """The XOR example of Li & Liang's Appendix C (Figure 3): four small balls in the plane.
+
+    Class 0 ("+") is uniform on the discs of radius ``radius`` (diameter 1/10 by default)
+    centred at ``(0, 0)`` and ``(2, 2)``, class 1 ("-") on those centred at ``(0, 2)`` and
+    ``(2, 0)``; each point's disc is drawn uniformly. With ``l = 2`` (each disc a component)
+    (A1) holds with ``delta = 2 - 2 radius`` and ``lambda = 2 radius / delta`` (0.053 by
+    default, below ``1/(8l) = 1/16``); with ``l = 1`` the class diameter ``~ 2 sqrt 2`` exceeds
+    ``delta`` and (A1) fails. No linear classifier separates the classes.
+
+    Parameters
+    ----------
+    n : int
+        Number of points (>= 1).
+    generator : torch.Generator
+        Draws the discs, then the directions, then the radii.
+    radius : float, default 0.05
+        Radius of each disc (0 <= radius < 1/2).
+    dtype : torch.dtype, default torch.float64
+
+    Returns
+    -------
+    MixtureData
+        ``centers`` are the four disc centres (components 0, 1: class 0; 2, 3: class 1).
+
+    References
+    ----------
+    Li & Liang (2018), Appendix C (Figure 3).
+
+    Examples
+    --------
+    >>> from helpers.rng import make_generator
+    >>> from helpers.li_liang import xor_data
+    >>> xor = xor_data(8, generator=make_generator(0))
+    >>> xor.X.shape, xor.labels_of_component.tolist()
+    (torch.Size([8, 2]), [0, 0, 1, 1])
+    >>> bool(((xor.X - xor.centers[xor.component]).norm(dim=1) <= 0.05).all())
+    True
+    """
+    n = check_int(n, "n", minimum=1)
+    check_generator(generator)
+    radius = check_real(radius, "radius", minimum=0.0, maximum=0.5, strict_max=True)
+    dtype = check_dtype(dtype)
+    device = generator.device
+    centers = torch.tensor([[0.0, 0.0], [2.0, 2.0], [0.0, 2.0], [2.0, 0.0]], dtype=dtype,
+                           device=device)
+    component = torch.randint(0, 4, (n,), generator=generator, device=device)
+    u = torch.randn(n, 2, generator=generator, dtype=dtype, device=device)
+    u = u / u.norm(dim=1, keepdim=True)
+    r = radius * torch.rand(n, 1, generator=generator, dtype=dtype, device=device).sqrt()
+    labels_of_component = torch.tensor([0, 0, 1, 1], device=device)
+    return MixtureData(X=centers[component] + r * u, y=labels_of_component[component],
+                       component=component, centers=centers,
+                       labels_of_component=labels_of_component)
+
+
+def lift_to_sphere(X: torch.Tensor, *, center: torch.Tensor | None = None) -> torch.Tensor:
+    """Lift points of ``R^d`` to the unit sphere of ``R^{d+1}``: ``(x - c, 1) / ||(x - c, 1)||``.
+
+    A bias-free ReLU network only sees directions, so points of the plane near the origin
+    cannot be told apart by direction; centring at ``c`` and appending a constant coordinate
+    turns every point into a unit vector (assumption (A2)) while keeping distinct points
+    distinct. This is the book's repair of the XOR example (Appendix C violates (A2)).
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (n, d)
+    center : torch.Tensor, shape (d,), optional
+        Default: the mean of the rows of ``X``.
+
+    Returns
+    -------
+    torch.Tensor, shape (n, d + 1)
+        Unit rows.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.li_liang import lift_to_sphere
+    >>> X = torch.tensor([[0.0, 0.0], [2.0, 2.0]], dtype=torch.float64)
+    >>> lift_to_sphere(X, center=torch.ones(2, dtype=torch.float64)) * 3 ** 0.5
+    tensor([[-1., -1.,  1.],
+            [ 1.,  1.,  1.]], dtype=torch.float64)
+    """
+    X = check_tensor(X, "X", ndim=2, floating=True)
+    if center is None:
+        center = X.mean(dim=0)
+    center = check_tensor(center, "center", shape=(X.shape[1],), floating=True)
+    Z = torch.cat([X - center, torch.ones(X.shape[0], 1, dtype=X.dtype, device=X.device)],
+                  dim=1)
+    return Z / Z.norm(dim=1, keepdim=True)
+
+
+def caps(centres: torch.Tensor, radius: float, per: int, *,
+         generator: torch.Generator) -> torch.Tensor:
+    """Points of small caps of the sphere: ``normalize(c + radius r u)`` around each centre.
+
+    ``u`` is uniform on the unit sphere and ``r = U^(1/d)`` (so ``r u`` is uniform in the unit
+    ball), drawn in that order for all centres at once. Unlike the Gaussian components of
+    :func:`mixture`, every cap has a bounded support: its diameter is at most ``2 radius`` before
+    the projection, so (A1) can hold exactly (Li & Liang, Section 3).
+
+    Parameters
+    ----------
+    centres : torch.Tensor, shape (k, d)
+        Unit centres.
+    radius : float
+        ``>= 0``.
+    per : int
+        Points per cap.
+    generator : torch.Generator
+
+    Returns
+    -------
+    torch.Tensor, shape (k, per, d)
+        Unit vectors.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from helpers.li_liang import caps
+    >>> from helpers.rng import make_generator
+    >>> X = caps(torch.eye(3, dtype=torch.float64), 0.1, 50, generator=make_generator(0))
+    >>> X.shape, bool(((X - torch.eye(3, dtype=torch.float64)[:, None]).norm(dim=2) <= 0.2).all())
+    (torch.Size([3, 50, 3]), True)
+    """
+    centres = check_tensor(centres, "centres", ndim=2, floating=True)
+    radius = check_real(radius, "radius", minimum=0.0)
+    per = check_int(per, "per", minimum=1)
+    check_generator(generator)
+    k, dd = centres.shape
+    u = torch.randn(k, per, dd, generator=generator, dtype=centres.dtype, device=centres.device)
+    u = u / u.norm(dim=2, keepdim=True)
+    r = torch.rand(k, per, 1, generator=generator, dtype=centres.dtype,
+                   device=centres.device) ** (1 / dd)
+    x = centres[:, None, :] + radius * r * u
+    return x / x.norm(dim=2, keepdim=True)

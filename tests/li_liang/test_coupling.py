@@ -35,12 +35,13 @@ def _setup(gen, n=12, d=5, m=7, k=3):
     return X, W, a, y
 
 
-def test_relu_network_matches_two_layer_net(gen):
+def test_relu_network_is_the_functional_form_of_two_layer_net(gen):
+    """One definition of the network: the same bits as TwoLayerNet(variant="li-liang")."""
     from helpers.models import TwoLayerNet
     net = TwoLayerNet(5, 9, generator=gen, variant="li-liang", d_out=3)
     X = torch.randn(4, 5, generator=gen, dtype=torch.float64)
     out = relu_network(net.hidden_weights.detach(), net.output_weights, X)
-    torch.testing.assert_close(out, net(X).detach())
+    assert torch.equal(out, net(X).detach())
 
 
 def test_pseudo_network_equals_network_at_init_and_is_linear(gen):
@@ -245,3 +246,44 @@ def test_bad_inputs(gen):
         train_widths(X, y, [5], record_steps=[0, 3], **base)
     with pytest.raises(TypeError, match="torch.Generator"):
         train_widths(X, y, [5], **{**base, "generator": 0})
+
+
+def test_width_sweep_at_step():
+    _, run = _sweep(5)
+    last = run.at_step()
+    assert last.index.tolist() == [30, 120] and "step" not in last.columns
+    assert last.equals(run.at_step(40))
+    assert (run.at_step(0).pattern_change == 0).all()
+    with pytest.raises(ValueError, match="step must be a recorded step"):
+        run.at_step(7)
+
+
+def test_train_widths_epochs_with_checkpoint_resumes(tmp_path):
+    """Epochs mode records once per epoch; an interrupted checkpointed run ends with the
+    weights of an uninterrupted one."""
+    g = make_generator(8)
+    mix = mixture(48, 6, 2, 2, generator=g, normalize=True)
+
+    def run(path, **kw):
+        return train_widths(mix.X, mix.y, [8, 16], num_classes=2, lr_times_m=3.0, epochs=3,
+                            batch_size=8, generator=make_generator(1), checkpoint=path,
+                            eval_batch_size=20, **kw)
+
+    full = run(tmp_path / "a.ckpt")
+    assert sorted(set(full.frame.step)) == [0, 6, 12, 18]
+    ref = train_widths(mix.X, mix.y, [8, 16], num_classes=2, lr_times_m=3.0, steps=18,
+                       batch_size=8, generator=make_generator(1), record_steps=[0, 6, 12, 18])
+    for m in (8, 16):
+        torch.testing.assert_close(full.final_weights[m], ref.final_weights[m])
+    pd_cols = ["loss", "train_accuracy", "pattern_change", "relative_distance"]
+    assert (full.frame[pd_cols] - ref.frame[pd_cols]).abs().max().max() < 1e-12
+    again = run(tmp_path / "a.ckpt")                 # resumes the finished run from its file
+    assert again.frame.equals(full.frame)
+    for m in (8, 16):
+        assert torch.equal(again.final_weights[m], full.final_weights[m])
+    with pytest.raises(ValueError, match="give exactly one of steps and epochs"):
+        train_widths(mix.X, mix.y, [8], num_classes=2, lr_times_m=3.0, steps=2, epochs=1,
+                     batch_size=8, generator=g)
+    with pytest.raises(ValueError, match="checkpoint needs epochs"):
+        train_widths(mix.X, mix.y, [8], num_classes=2, lr_times_m=3.0, steps=2, batch_size=8,
+                     generator=g, checkpoint=tmp_path / "b.ckpt")

@@ -120,3 +120,98 @@ def test_mixture_geometry_bad_inputs(gen):
         mixture_geometry(mixture(5, 3, 1, 2, generator=gen))
     with pytest.raises(ValueError, match="component with at least two points"):
         mixture_geometry(mixture(4, 3, 2, 2, generator=gen))
+
+
+def test_xor_data_geometry(gen):
+    from helpers.li_liang import mixture_geometry, xor_data
+    xor = xor_data(2000, generator=gen)
+    dist = (xor.X - xor.centers[xor.component]).norm(dim=1)
+    assert float(dist.max()) <= 0.05 and float(dist.max()) > 0.049     # fills its disc
+    # uniform on the disc: P(r <= 0.05/2) = 1/4
+    assert abs(float((dist <= 0.025).double().mean()) - 0.25) < 0.04
+    assert xor.y.tolist() == (xor.component // 2).tolist()
+    delta, diameter = mixture_geometry(xor)
+    assert 1.9 <= delta <= 2.0 and diameter <= 0.1
+    assert diameter / delta <= 1 / 16                                     # (A1) with l = 2
+    # not linearly separable: the class means coincide
+    torch.testing.assert_close(xor.centers[:2].mean(0), xor.centers[2:].mean(0))
+
+
+def test_lift_to_sphere(gen):
+    from helpers.li_liang import lift_to_sphere
+    X = torch.randn(20, 3, generator=gen, dtype=torch.float64)
+    Z = lift_to_sphere(X)
+    torch.testing.assert_close(Z.norm(dim=1), torch.ones(20, dtype=torch.float64))
+    # the map is injective: x - mean is recovered from Z
+    torch.testing.assert_close(Z[:, :3] / Z[:, 3:], X - X.mean(0))
+    c = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    torch.testing.assert_close(lift_to_sphere(X, center=c)[:, :3] /
+                               lift_to_sphere(X, center=c)[:, 3:], X - c)
+
+
+def test_xor_and_lift_bad_inputs(gen):
+    from helpers.li_liang import lift_to_sphere, xor_data
+    with pytest.raises(ValueError, match="radius must be < 0.5"):
+        xor_data(10, generator=gen, radius=0.5)
+    with pytest.raises(TypeError, match="torch.Generator"):
+        xor_data(10, generator=0)
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+        xor_data(0, generator=gen)
+    with pytest.raises(ValueError, match=r"center must have shape \(2\)"):
+        lift_to_sphere(torch.ones(3, 2, dtype=torch.float64),
+                       center=torch.ones(3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="X must have 2 dimensions"):
+        lift_to_sphere(torch.ones(3, dtype=torch.float64))
+
+
+def test_train_on_mixture_is_data_then_train_widths():
+    from helpers.li_liang import train_on_mixture, train_widths
+    run = train_on_mixture([10, 40], n=60, d=8, num_classes=3, components_per_class=2,
+                           steps=12, batch_size=6, lr_times_m=4.0,
+                           generator=make_generator(9), n_test=30, record_steps=[0, 6, 12])
+    g = make_generator(9)
+    tr = mixture(60, 8, 3, 2, generator=g, normalize=True)
+    te = mixture(30, 8, 3, 2, generator=g, normalize=True, centers=tr.centers)
+    ref = train_widths(tr.X, tr.y, [10, 40], num_classes=3, lr_times_m=4.0, steps=12,
+                       batch_size=6, generator=g, X_test=te.X, y_test=te.y,
+                       record_steps=[0, 6, 12])
+    assert torch.equal(run.train.X, tr.X) and torch.equal(run.test.X, te.X)
+    assert run.sweep.frame.equals(ref.frame)
+    assert run.sweep.at_step(6).index.tolist() == [10, 40]
+    with pytest.raises(ValueError, match="n_test must be an integer >= 1"):
+        train_on_mixture([10], n=60, d=8, num_classes=3, components_per_class=2, steps=1,
+                         batch_size=6, lr_times_m=4.0, generator=make_generator(9), n_test=0)
+
+
+def test_caps_are_bounded_and_uniform_in_the_ball(gen):
+    from helpers.li_liang import caps
+    centres = torch.eye(4, dtype=torch.float64)
+    X = caps(centres, 0.2, 3000, generator=gen)
+    torch.testing.assert_close(X.norm(dim=2), torch.ones(4, 3000, dtype=torch.float64))
+    assert float((X - centres[:, None]).norm(dim=2).max()) <= 0.4
+    # uniform in the ball: the mean radius of r u in R^4 is 4/5 of 0.2; the projection keeps
+    # the 3 tangential directions, mean |offset| ~ 0.2 * 0.8 * E|u_tangent| (about 0.14)
+    mean_offset = float((X - centres[:, None]).norm(dim=2).mean())
+    assert 0.1 < mean_offset < 0.16
+    assert torch.equal(caps(centres, 0.0, 5, generator=gen), centres[:, None].expand(4, 5, 4))
+    with pytest.raises(ValueError, match="radius must be >= 0.0"):
+        caps(centres, -0.1, 5, generator=gen)
+    with pytest.raises(ValueError, match="per must be an integer >= 1"):
+        caps(centres, 0.1, 0, generator=gen)
+
+
+def test_train_on_mixture_random_labels():
+    from helpers.li_liang import train_on_mixture
+    run = train_on_mixture([20], n=60, d=8, num_classes=3, components_per_class=2, steps=5,
+                           batch_size=6, lr_times_m=4.0, generator=make_generator(2),
+                           random_labels=True)
+    g = make_generator(2)
+    tr = mixture(60, 8, 3, 2, generator=g, normalize=True)
+    mixture(60, 8, 3, 2, generator=g, normalize=True, centers=tr.centers)
+    from helpers.data import random_labels
+    y = random_labels(60, 3, generator=g)
+    assert torch.equal(run.train.y, tr.y) and not torch.equal(y, tr.y)
+    with pytest.raises(TypeError, match="random_labels must be a bool"):
+        train_on_mixture([20], n=60, d=8, num_classes=3, components_per_class=2, steps=5,
+                         batch_size=6, lr_times_m=4.0, generator=make_generator(2),
+                         random_labels=1)
