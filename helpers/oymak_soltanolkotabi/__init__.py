@@ -21,7 +21,7 @@
 * the Jacobian at initialisation (Lemmas 6.6, 6.7, 6.12, matrix Chernoff A.1) --
   :func:`initial_jacobian_draws`, :func:`relu_chernoff_ratios`, :func:`matrix_chernoff_bound`;
 * success against parameters per example (Section 4) -- :func:`success_by_parameter_ratio`
-  (:class:`RatioTable`).
+  (:class:`RatioTable`), :func:`random_label_fits`.
 
 Activations come from :mod:`helpers.activations`; those with a closed-form kernel here are
 :data:`KERNEL_ACTIVATIONS`.
@@ -67,7 +67,7 @@ from ._gd_path import (
 )
 from ._initial_jacobian import initial_jacobian_draws, matrix_chernoff_bound, relu_chernoff_ratios
 from ._lambda_bounds import LambdaBounds, lambda_lower_bounds
-from ._parameter_ratio import RatioTable, success_by_parameter_ratio
+from ._parameter_ratio import RatioTable, random_label_fits, success_by_parameter_ratio
 from ._pattern_jacobian import (
     pattern_gram,
     pattern_singular_values,
@@ -127,4 +127,5 @@ __all__ = [
     "matrix_chernoff_bound",
     "RatioTable",
     "success_by_parameter_ratio",
+    "random_label_fits",
 ]

@@ -387,7 +387,7 @@ class WidthSweep:
     ----------
     widths : tuple of int
     W0 : torch.Tensor, shape (B, K, d)
-        Initial weights, padded with zero rows to the largest width K.
+        Initial weights, padded with zero rows to the largest width K (for storage only).
     v : torch.Tensor, shape (B, K)
         Output weights (zero on padded rows).
     residual : torch.Tensor, shape (B, T + 1)
@@ -415,9 +415,9 @@ def gd_width_sweep(X: torch.Tensor, y: torch.Tensor, widths: Sequence[int], *, a
     r"""GD on the loss (2.1) for several widths :math:`k` on the same :math:`(\mathbf X,
     \mathbf y)`, from :math:`\mathbf W_0` with i.i.d. :math:`\mathcal N(0,1)` entries.
 
-    All widths run at once in :func:`gd_batched` (padded to the largest width with zero output
-    weights, which leaves each network's function and gradient unchanged); the run is cut into
-    segments of ``segment`` steps to record the distance from the initialisation. The output
+    Each width runs in :func:`gd_batched` (the batched engine, one network at a time: padding
+    all widths to the largest would cost :math:`B\max k` instead of :math:`\sum k`); the run is
+    cut into segments of ``segment`` steps to record the distance from the initialisation. The output
     layer of width :math:`k` is :func:`oymak_output_weights`.
 
     Parameters
@@ -478,19 +478,24 @@ def gd_width_sweep(X: torch.Tensor, y: torch.Tensor, widths: Sequence[int], *, a
         W0[b, :k] = torch.randn(k, d, generator=generator, dtype=X.dtype, device=X.device)
         v[b, :k] = oymak_output_weights(k, y_norm=float(y.norm()), n=n, dtype=X.dtype,
                                         device=X.device)
-    Xb, yb = X.expand(B, -1, -1), y.expand(B, -1)
-    W, hist = W0, []
-    dist = [torch.zeros(B, dtype=X.dtype, device=X.device)]
-    path = torch.zeros(B, dtype=X.dtype, device=X.device)
-    for _ in range(steps // segment):
-        res = gd_batched(Xb, yb, W, v, activation=activation, lr=lr, steps=segment,
-                         record_every=1)
-        hist.append(res.history[:, :-1])
-        W, path = res.W, path + res.path_length
-        dist.append((W - W0).flatten(1).norm(dim=1))
-    hist.append(res.history[:, -1:])
-    return WidthSweep(widths=widths, W0=W0, v=v, residual=torch.cat(hist, 1),
-                      distance=torch.stack(dist, 1), path_length=path, segment=segment)
+    residual, distance, path_length = [], [], []
+    for b, k in enumerate(widths):              # one unpadded program per width: cost sum of k
+        W0b, vb = W0[b:b + 1, :k], v[b:b + 1, :k]
+        W, hist, path = W0b, [], torch.zeros(1, dtype=X.dtype, device=X.device)
+        dist = [torch.zeros(1, dtype=X.dtype, device=X.device)]
+        for _ in range(steps // segment):
+            res = gd_batched(X[None], y[None], W, vb, activation=activation, lr=lr,
+                             steps=segment, record_every=1)
+            hist.append(res.history[:, :-1])
+            W, path = res.W, path + res.path_length
+            dist.append((W - W0b).flatten(1).norm(dim=1))
+        hist.append(res.history[:, -1:])
+        residual.append(torch.cat(hist, 1))
+        distance.append(torch.stack(dist, 1))
+        path_length.append(path)
+    return WidthSweep(widths=widths, W0=W0, v=v, residual=torch.cat(residual),
+                      distance=torch.cat(distance), path_length=torch.cat(path_length),
+                      segment=segment)
 
 
 def linearised_rates(X: torch.Tensor, sweep: WidthSweep, activation: str, lr: float

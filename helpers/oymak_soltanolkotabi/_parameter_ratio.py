@@ -4,7 +4,8 @@ Section 4 of Oymak & Soltanolkotabi (Figure 2) finds that GD fits :math:`n` rand
 the number of trained parameters :math:`kd` exceeds :math:`n` by a small factor, far below the
 :math:`kd\gtrsim n^2` of Theorem 2.1. :func:`success_by_parameter_ratio` runs one panel of
 Figure 2 (:func:`phase_panel`) and regroups the success probabilities of its grid points by the
-ratio :math:`kd/n`, in bins.
+ratio :math:`kd/n`, in bins. :func:`random_label_fits` trains a few networks per width with the
+book's trainer (one family model) and returns their final residuals.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .._validate import check_real
+from .. import data, models, train
+from .._validate import check_generator, check_int, check_real
 from ._phase_transition import PhasePanel, phase_panel
 
-__all__ = ["RatioTable", "success_by_parameter_ratio"]
+__all__ = ["RatioTable", "success_by_parameter_ratio", "random_label_fits"]
 
 #: Default bin edges of kd/n: below one half, up to the line kd = n, and above it.
 EDGES = (0.0, 0.5, 1.0, 2.0, 4.0, math.inf)
@@ -101,3 +103,108 @@ def success_by_parameter_ratio(n: int, ks: Sequence[int], ds: Sequence[int], *, 
     table["runs"] = table["size"] * panel.trials
     table.index.name = "md/n"
     return RatioTable(panel=panel, points=points, table=table)
+
+
+class _Family(torch.nn.Module):
+    """Several one-hidden-layer networks with their own data, as one model for train.train.
+
+    Member j holds the rows of ``W[j]`` (padded with zero rows to the largest width, whose
+    output weights are zero: they receive no gradient) and maps its own inputs ``x[:, j]``.
+    """
+
+    def __init__(self, nets: Sequence[models.TwoLayerNet]) -> None:
+        super().__init__()
+        K, d = max(net.width for net in nets), nets[0].d_in
+        ref = nets[0].hidden_weights
+        W = torch.zeros(len(nets), K, d, dtype=ref.dtype, device=ref.device)
+        V = torch.zeros(len(nets), K, dtype=ref.dtype, device=ref.device)
+        for j, net in enumerate(nets):
+            W[j, :net.width] = net.hidden_weights.detach()
+            V[j, :net.width] = net.output_weights.detach()[0]
+        self.hidden_weights = torch.nn.Parameter(W)
+        self.register_buffer("output_weights", V)
+        self.activation = nets[0].activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:          # (n, M, d) -> (n, M)
+        return (self.activation(torch.einsum("nmd,mkd->nmk", x, self.hidden_weights))
+                * self.output_weights).sum(-1)
+
+
+def _summed_squared_loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Per-example loss of a family: the members' squared losses, summed."""
+    return 0.5 * ((outputs - targets) ** 2).sum(1)
+
+
+def random_label_fits(n: int, d: int, widths: Sequence[int], *, trials: int, steps: int,
+                      lr: float, generator: torch.Generator, activation: str = "relu",
+                      dtype: torch.dtype = torch.float64) -> pd.DataFrame:
+    r"""Fit :math:`n` random labels with GD on the input layer, for several widths and trials.
+
+    For every width :math:`m` and trial: :math:`n` points uniform on :math:`S^{d-1}`, labels
+    :math:`y_i\sim\mathcal N(0,1)` and a :class:`helpers.models.TwoLayerNet` (``variant="oymak"``,
+    output weights :math:`\pm1/\sqrt m`), drawn in that order from ``generator``. All networks
+    are then trained together by :func:`helpers.train.train` as one family model (each member on
+    its own data; the gradient of the summed loss is every member's own gradient), by full-batch
+    GD on the mean squared loss with step ``lr`` for ``steps`` steps.
+
+    Parameters
+    ----------
+    n, d : int
+        Examples and input dimension.
+    widths : sequence of int
+        Hidden widths :math:`m`.
+    trials : int
+        Independent draws per width.
+    steps : int
+        GD steps.
+    lr : float
+        Step size on the mean loss :math:`\frac1n\sum_i\frac12(f(\mathbf x_i)-y_i)^2`.
+    generator : torch.Generator
+    activation : str, default "relu"
+    dtype : torch.dtype, default torch.float64
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per network: ``m``, ``trial``, ``md/n`` and ``relative residual``
+        :math:`\|f(\mathbf W)-\mathbf y\|/\|\mathbf y\|` after training.
+
+    References
+    ----------
+    Oymak & Soltanolkotabi, Section 4 (random labels, success once :math:`md\gtrsim n`).
+
+    Examples
+    --------
+    >>> from helpers.rng import make_generator
+    >>> from helpers.oymak_soltanolkotabi import random_label_fits
+    >>> t = random_label_fits(6, 4, [1, 16], trials=2, steps=400, lr=2.0,
+    ...                       generator=make_generator(0))
+    >>> (t.groupby("m")["relative residual"].max() < 0.1).tolist()   # md = 4 < n; md = 64
+    [False, True]
+    """
+    n = check_int(n, "n", minimum=1)
+    d = check_int(d, "d", minimum=1)
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or not widths:
+        raise TypeError(f"widths must be a non-empty sequence of positive integers, got {widths!r}")
+    widths = [check_int(m, f"widths[{i}]", minimum=1) for i, m in enumerate(widths)]
+    trials = check_int(trials, "trials", minimum=1)
+    steps = check_int(steps, "steps", minimum=0)
+    lr = check_real(lr, "lr", minimum=0.0, strict_min=True)
+    check_generator(generator)
+    device = generator.device
+    nets, Xs, ys, rows = [], [], [], []
+    for m in widths:
+        for trial in range(trials):
+            Xs.append(data.sphere(n, d, generator=generator, dtype=dtype))
+            ys.append(torch.randn(n, generator=generator, dtype=dtype, device=device))
+            nets.append(models.TwoLayerNet(d, m, generator=generator, variant="oymak",
+                                           activation=activation, dtype=dtype))
+            rows.append({"m": m, "trial": trial, "md/n": m * d / n})
+    family = _Family(nets)
+    X, Y = torch.stack(Xs, 1), torch.stack(ys, 1)                  # (n, M, d), (n, M)
+    train.train(family, _summed_squared_loss, X, Y, lr=lr, steps=steps, record_every=max(steps, 1))
+    with torch.no_grad():
+        residual = (family(X) - Y).norm(dim=0) / Y.norm(dim=0)
+    out = pd.DataFrame(rows)
+    out["relative residual"] = residual.cpu().numpy()
+    return out
