@@ -417,8 +417,8 @@ def gd_width_sweep(X: torch.Tensor, y: torch.Tensor, widths: Sequence[int], *, a
 
     Each width runs in :func:`gd_batched` (the batched engine, one network at a time: padding
     all widths to the largest would cost :math:`B\max k` instead of :math:`\sum k`); the run is
-    cut into segments of ``segment`` steps to record the distance from the initialisation. The output
-    layer of width :math:`k` is :func:`oymak_output_weights`.
+    cut into segments of ``segment`` steps to record the distance from the initialisation. The
+    output layer of width :math:`k` is :func:`oymak_output_weights`.
 
     Parameters
     ----------
