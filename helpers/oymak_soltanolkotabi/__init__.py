@@ -16,8 +16,10 @@
   :func:`gd_path` (:class:`GDPath`), :func:`path_constants` (:class:`PathConstants`),
   :func:`relu_gd_diagnostics`, :func:`gd_width_sweep` (:class:`WidthSweep`),
   :func:`linearised_rates`;
-* lower bounds on λ(X) (Lemma 6.4, Lemma H.1) --
-  :func:`lambda_lower_bounds` (:class:`LambdaBounds`);
+* lower bounds on λ(X) (Lemma 6.4, Lemma H.1, Theorem I.1 / Corollary I.2) --
+  :func:`lambda_lower_bounds` (:class:`LambdaBounds`), :func:`close_pair_eigenvalues`;
+* ReLU activation flips (Lemmas C.1-C.3, 6.9) -- :func:`relu_perturbation_sweep`,
+  :func:`c2_radius_flips`, :func:`order_statistics`;
 * the Jacobian at initialisation (Lemmas 6.6, 6.7, 6.12, matrix Chernoff A.1) --
   :func:`initial_jacobian_draws`, :func:`relu_chernoff_ratios`, :func:`matrix_chernoff_bound`;
 * success against parameters per example (Section 4) -- :func:`success_by_parameter_ratio`
@@ -27,7 +29,7 @@ Activations come from :mod:`helpers.activations`; those with a closed-form kerne
 :data:`KERNEL_ACTIVATIONS`.
 
 Implementation modules (private): ``_covariance``, ``_phase_transition``, ``_pattern_jacobian``,
-``_gd_path``, ``_lambda_bounds``, ``_initial_jacobian``, ``_parameter_ratio``.
+``_gd_path``, ``_lambda_bounds``, ``_initial_jacobian``, ``_flips``, ``_parameter_ratio``.
 
 Examples
 --------
@@ -55,6 +57,7 @@ from ._covariance import (
     output_covariance,
     pattern_covariance,
 )
+from ._flips import c2_radius_flips, order_statistics, relu_perturbation_sweep
 from ._gd_path import (
     GDPath,
     PathConstants,
@@ -66,7 +69,7 @@ from ._gd_path import (
     relu_gd_diagnostics,
 )
 from ._initial_jacobian import initial_jacobian_draws, matrix_chernoff_bound, relu_chernoff_ratios
-from ._lambda_bounds import LambdaBounds, lambda_lower_bounds
+from ._lambda_bounds import LambdaBounds, close_pair_eigenvalues, lambda_lower_bounds
 from ._parameter_ratio import RatioTable, random_label_fits, success_by_parameter_ratio
 from ._pattern_jacobian import (
     pattern_gram,
@@ -122,6 +125,10 @@ __all__ = [
     "linearised_rates",
     "LambdaBounds",
     "lambda_lower_bounds",
+    "close_pair_eigenvalues",
+    "relu_perturbation_sweep",
+    "c2_radius_flips",
+    "order_statistics",
     "initial_jacobian_draws",
     "relu_chernoff_ratios",
     "matrix_chernoff_bound",

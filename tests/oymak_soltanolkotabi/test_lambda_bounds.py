@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 import torch
 
@@ -44,3 +47,29 @@ def test_bad_inputs():
         lambda_lower_bounds(2 * torch.eye(3, dtype=torch.float64), "relu")
     with pytest.raises(ValueError, match="activation must be one of"):
         lambda_lower_bounds(torch.eye(3, dtype=torch.float64), "tanh")
+
+
+def test_close_pair_is_linear_in_delta_and_above_the_bound(gen):
+    from helpers.oymak_soltanolkotabi import close_pair_eigenvalues, pattern_covariance
+
+    X = data.sphere(6, 6, generator=gen)
+    t = close_pair_eigenvalues(X, [1e-4, 1e-3, 1e-2])
+    assert (t["lmin E[I I^T]"] >= t["bound delta/(100 n^2)"]).all()            # Theorem I.1
+    assert (t["lambda_ReLU(X)"] >= t["bound delta/(100 n^2)"]).all()           # Corollary I.2
+    slope = np.polyfit(np.log(t["delta"]), np.log(t["lmin E[I I^T]"]), 1)[0]
+    assert slope == pytest.approx(1.0, abs=0.02)
+    # two points only: the 2 x 2 pattern covariance has lmin = theta / (2 pi) exactly
+    t2 = close_pair_eigenvalues(torch.eye(2, dtype=torch.float64), [0.3])
+    assert t2["lmin E[I I^T]"].iloc[0] == pytest.approx(0.3 / (2 * math.pi), rel=1e-12)
+    assert float(pattern_covariance(torch.eye(2, dtype=torch.float64))[0, 1]) == 0.25
+
+
+def test_close_pair_bad_inputs():
+    from helpers.oymak_soltanolkotabi import close_pair_eigenvalues
+
+    with pytest.raises(ValueError, match="thetas"):
+        close_pair_eigenvalues(torch.eye(2, dtype=torch.float64), [2.0])
+    with pytest.raises(ValueError, match="pair must be"):
+        close_pair_eigenvalues(torch.eye(2, dtype=torch.float64), [0.1], pair=2)
+    with pytest.raises(ValueError, match="parallel"):
+        close_pair_eigenvalues(torch.ones(2, 2, dtype=torch.float64) / math.sqrt(2), [0.1])
