@@ -540,5 +540,5 @@ def linearised_rates(X: torch.Tensor, sweep: WidthSweep, activation: str, lr: fl
                         f" {type(sweep).__name__}")
     activation = _activation(activation).name
     lr = check_real(lr, "lr", minimum=0.0, strict_min=True)
-    return [1 - lr * min_eigenvalue(jacobian_gram(X, sweep.W0[b], sweep.v[b], activation))
-            for b in range(len(sweep.widths))]
+    return [1 - min_eigenvalue(jacobian_gram(X, W0, v, activation)) * lr
+            for W0, v in zip(sweep.W0, sweep.v)]
