@@ -22,14 +22,16 @@
   paper's sum objective with the kernel's step size, through :func:`helpers.train.train`) and
   :func:`batch_sweep` (SGD with :math:`\\eta\\propto b`);
 * the landscape figures (Figures 1-7) -- :func:`landscape_slice` with :class:`LandscapeSlice`,
-  :func:`landscape_network` (:data:`LANDSCAPE_ARCHS`) and :func:`perturb_labels`.
+  :func:`landscape_network` (:data:`LANDSCAPE_ARCHS`) and :func:`perturb_labels`;
+* check records -- :func:`falsification_outside` (a falsification that keeps the violated
+  hypothesis of its experiment).
 
 The NTK Gram matrices of :class:`DeepReLUNet` and :class:`ResidualNet` are computed in closed
 form by :func:`helpers.gradients.ntk_gram` (their ``closed_form_ntk`` methods).
 
 Implementation modules (private): ``_network``, ``_inputs``, ``_forward``, ``_norms``,
 ``_perturbation``, ``_backward``, ``_telescoping``, ``_smoothness``, ``_ntk``,
-``_intermediate``, ``_training``, ``_resnet``, ``_convnet``, ``_landscape``.
+``_intermediate``, ``_training``, ``_resnet``, ``_convnet``, ``_landscape``, ``_records``.
 
 Examples
 --------
@@ -73,6 +75,7 @@ from ._perturbation import (
     sign_flips,
     worst_case_perturbation,
 )
+from ._records import falsification_outside
 from ._resnet import ResidualNet, residual_product
 from ._smoothness import StepRemainder, gradient_step_remainder
 from ._telescoping import Telescoping, relu_switch_diagonal, telescoping
@@ -129,4 +132,6 @@ __all__ = [
     "landscape_slice",
     "landscape_network",
     "perturb_labels",
+    # check records
+    "falsification_outside",
 ]
