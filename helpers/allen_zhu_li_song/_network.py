@@ -1,5 +1,4 @@
-"""The deep ReLU network of Allen-Zhu, Li & Song (Section 2).
-"""
+"""The deep ReLU network of Allen-Zhu, Li & Song (Section 2)."""
 
 from __future__ import annotations
 
@@ -32,23 +31,25 @@ class DeepReLUNet(nn.Module):
     ----------
     d_in : int
         Input dimension (the paper's :math:`\\mathfrak d`; inputs have unit norm).
-    m : int
-        Width.
-    L : int
-        Number of trained hidden layers (>= 1).
+    width : int
+        Width :math:`m`.
+    depth : int
+        Number :math:`L` of trained hidden layers (>= 1).
     d_out : int
-        Output dimension (the paper's :math:`d`).
+        Output dimension (the paper's :math:`d`, the book's :math:`c`).
     generator : torch.Generator
         Draws ``A``, then ``W_1..W_L``, then ``B``.
     dtype : torch.dtype, default torch.float64
 
     Attributes
     ----------
-    A : torch.Tensor, shape (m, d_in)
+    d_in, width, depth, d_out : int
+        The constructor's sizes (:math:`\\mathfrak d, m, L, c`).
+    A : torch.Tensor, shape (width, d_in)
         Frozen input layer (buffer).
     Ws : torch.nn.ParameterList
-        ``Ws[l - 1]`` is :math:`\\mathbf W_l`, shape (m, m), trained.
-    B : torch.Tensor, shape (d_out, m)
+        ``Ws[l - 1]`` is :math:`\\mathbf W_l`, shape (width, width), trained.
+    B : torch.Tensor, shape (d_out, width)
         Frozen output layer (buffer).
 
     References
@@ -66,26 +67,28 @@ class DeepReLUNet(nn.Module):
     >>> x = torch.ones(5, 4, dtype=torch.float64) / 2      # unit-norm rows
     >>> net(x).shape, len(net.hidden_states(x)), len(list(net.parameters()))
     (torch.Size([5, 2]), 4, 3)
+    >>> net.width, net.depth
+    (64, 3)
     """
 
-    def __init__(self, d_in: int, m: int, L: int, d_out: int, *, generator: torch.Generator,
-                 dtype: torch.dtype = torch.float64) -> None:
+    def __init__(self, d_in: int, width: int, depth: int, d_out: int, *,
+                 generator: torch.Generator, dtype: torch.dtype = torch.float64) -> None:
         super().__init__()
         d_in = check_int(d_in, "d_in", minimum=1)
-        m = check_int(m, "m", minimum=1)
-        L = check_int(L, "L", minimum=1)
+        width = check_int(width, "width", minimum=1)
+        depth = check_int(depth, "depth", minimum=1)
         d_out = check_int(d_out, "d_out", minimum=1)
         device, dtype = _setup(generator, dtype)
-        self.d_in, self.m, self.L, self.d_out = d_in, m, L, d_out
-        sd = math.sqrt(2.0 / m)
-        A = init_weight_(torch.empty(m, d_in, dtype=dtype, device=device), "gaussian",
+        self.d_in, self.width, self.depth, self.d_out = d_in, width, depth, d_out
+        sd = math.sqrt(2.0 / width)
+        A = init_weight_(torch.empty(width, d_in, dtype=dtype, device=device), "gaussian",
                          generator=generator, std=sd)
         self.Ws = nn.ParameterList(
-            nn.Parameter(init_weight_(torch.empty(m, m, dtype=dtype, device=device), "gaussian",
-                                      generator=generator, std=sd))
-            for _ in range(L)
+            nn.Parameter(init_weight_(torch.empty(width, width, dtype=dtype, device=device),
+                                      "gaussian", generator=generator, std=sd))
+            for _ in range(depth)
         )
-        B = init_weight_(torch.empty(d_out, m, dtype=dtype, device=device), "gaussian",
+        B = init_weight_(torch.empty(d_out, width, dtype=dtype, device=device), "gaussian",
                          generator=generator, std=1.0 / math.sqrt(d_out))
         self.register_buffer("A", A)
         self.register_buffer("B", B)
@@ -94,13 +97,13 @@ class DeepReLUNet(nn.Module):
                         perturbation=None) -> torch.Tensor:
         """The NTK Gram matrix of output ``output`` in closed form (Fact 2.6; used by
         :func:`helpers.gradients.ntk_gram`)."""
-        from ._deep_relu import _closed_form_ntk  # the analysis module imports this one
+        from ._ntk import _closed_form_ntk  # the analysis modules import this one
 
         return _closed_form_ntk(self, X, output=output, per_layer=per_layer,
                                 perturbation=perturbation)
 
     def hidden_states(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Return ``[h_0, ..., h_L]``, each of shape ``(n, m)``, for ``x`` of shape
+        """Return ``[h_0, ..., h_L]``, each of shape ``(n, width)``, for ``x`` of shape
         ``(n, d_in)``."""
         x = _check_input(x, self, 2, self.d_in)
         h = torch.relu(x @ self.A.T)

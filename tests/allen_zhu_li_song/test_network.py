@@ -19,6 +19,7 @@ def _unit_rows(n: int, d: int, gen: torch.Generator) -> torch.Tensor:
 
 def test_deep_relu_initialisation_and_frozen_layers(gen):
     net = DeepReLUNet(20, 300, 2, 5, generator=gen)
+    assert (net.d_in, net.width, net.depth, net.d_out) == (20, 300, 2, 5)
     # Definition 2.3: A, W ~ N(0, 2/m), B ~ N(0, 1/d_out). Entries: 6 000, 90 000, 1 500;
     # relative s.e. of the variance sqrt(2/N) <= 0.037; tolerance 0.15 (4 s.e. for B).
     assert abs(net.A.var().item() * 300 / 2 - 1) < 0.15
@@ -60,15 +61,15 @@ def test_deep_relu_mean_squared_norm_is_preserved(gen):
 @pytest.mark.parametrize(
     "kwargs,exc,match",
     [
-        ({"L": 0}, ValueError, "L must be an integer >= 1"),
-        ({"m": -3}, ValueError, "m must be an integer >= 1"),
+        ({"depth": 0}, ValueError, "depth must be an integer >= 1"),
+        ({"width": -3}, ValueError, "width must be an integer >= 1"),
         ({"d_out": 0}, ValueError, "d_out must be an integer >= 1"),
         ({"generator": 1}, TypeError, "generator must be a torch.Generator"),
         ({"dtype": "float64"}, TypeError, "dtype must be a floating"),
     ],
 )
 def test_deep_relu_bad_inputs(kwargs, exc, match, gen):
-    args = {"d_in": 3, "m": 8, "L": 2, "d_out": 1, "generator": gen} | kwargs
+    args = {"d_in": 3, "width": 8, "depth": 2, "d_out": 1, "generator": gen} | kwargs
     with pytest.raises(exc, match=match):
         DeepReLUNet(**args)
 
