@@ -146,6 +146,20 @@ bench: $(STAMP)  ## benchmarks: one `name: value` line per figure (2 threads, se
 timings: $(STAMP)  ## execute every notebook (writing nothing) and print seconds per notebook
 	$(TEST_ENV) $(BIN)/python scripts/execute_notebooks.py --timings $(SOURCES)
 
+# ---------------------------------------------------------------- full scale
+# `make full-scale-plan` prints each chapter's full preset cost (FLOPs, peak memory, time on this
+# CPU and on an H100) from its presets; `make full NB=chapters/<part>/<name>.md` runs one chapter
+# at BOOK_SCALE=full on the device present, with a progress bar and checkpoints under
+# _build/full/checkpoints (run it again to resume), writing _build/full/<part>/<name>.ipynb and
+# never the committed small-scale notebook.
+.PHONY: full-scale-plan full
+full-scale-plan: $(STAMP)  ## cost of every chapter's full preset (FLOPs, memory, CPU and GPU time)
+	$(GUARD_ENV) $(BIN)/python scripts/full_scale_plan.py
+
+full: $(STAMP)  ## run NB=chapters/<part>/<name>.md at full scale into _build/full/ (resumable)
+	@test -n "$(NB)" || { echo "usage: make full NB=chapters/<part>/<name>.md"; exit 2; }
+	$(GUARD_ENV) PYTHONHASHSEED=0 $(BIN)/python scripts/run_full_scale.py $(NB)
+
 clean:  ## remove the built book
 	rm -rf _build
 

@@ -333,7 +333,8 @@ def test_status_without_records():
 
 def test_counts_add_up(parts):
     text = (ROOT / make_index.CHECKS_MD).read_text(encoding="utf-8")
-    table = text[text.index("## Counts"):]
+    table = text[text.index("## Counts"):].split("\n\n|", 1)
+    table = "|" + table[1].split("\n\n", 1)[0] if len(table) == 2 else table[0]
     rows = [line for line in table.splitlines() if line.startswith("| ")][1:]
     assert len(rows) == len(parts) + 1
     totals = None
@@ -365,6 +366,24 @@ def book_copy(tmp_path):
     return tmp_path
 
 
+def strip_records(root: Path, notebook: str, results: set[str] | None = None) -> None:
+    """Remove the recorded checks (of ``results``, or all) from a notebook copy."""
+    path = root / notebook
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            meta = out.get("metadata", {})
+            recs = meta.get(checks.METADATA_KEY)
+            if recs is None:
+                continue
+            keep = [] if results is None else [r for r in recs if r.get("result") not in results]
+            if keep:
+                meta[checks.METADATA_KEY] = keep
+            else:
+                del meta[checks.METADATA_KEY]
+    nbformat.write(nb, path)
+
+
 def plant(root: Path, notebook: str, *records: checks.CheckRecord) -> None:
     """Append a code cell displaying ``records`` (with their metadata) to a notebook copy."""
     path = root / notebook
@@ -381,6 +400,10 @@ def test_planted_records_reach_the_pages(book_copy):
     nb = "chapters/part1_gradient_confusion/gc_02_convergence.ipynb"
     loose = checks.bound(0.002, 0.5, result="gc-conv-thm-3-1", claim="E F(w_T) - F* <= bound")
     cx = checks.counterexample(2.0, 1.0, result="gc-conv-thm-3-2-icml", claim="printed bound")
+    # the chapter's own records of these two results are removed first: only the planted remain
+    for page in ("gc_02_convergence", "gc_status", "gc_01_confusion"):
+        strip_records(book_copy, f"chapters/part1_gradient_confusion/{page}.ipynb",
+                      {"gc-conv-thm-3-1", "gc-conv-thm-3-2-icml"})
     plant(book_copy, nb, loose, cx)
     parts = {p.folder.name: p for p in make_index.read_book(book_copy) if p.folder}
     part = parts["part1_gradient_confusion"]
@@ -394,7 +417,7 @@ def test_planted_records_reach_the_pages(book_copy):
     check_page = pages[make_index.CHECKS_MD]
     assert "E F(w_T) - F* <= bound" in check_page and "consistent, loose (x250)" in check_page
     counts = make_index.counts(part)
-    assert counts["weak"] == 1 and counts["counterexample"] == 1
+    assert counts["weak"] >= 1 and counts["counterexample"] >= 1
     assert sum(counts.values()) == len(part.entries)
     # the committed pages are now stale in the copy
     assert part.status_md in make_index.stale(book_copy)
@@ -408,12 +431,14 @@ def test_an_orphan_record_is_found(book_copy):
 
 
 def test_an_entry_without_check_is_found(book_copy):
-    """Removing the asserts of a result's section makes it "not checked"."""
+    """Removing the asserts and the records of a result's section makes it "not checked"."""
+    strip_records(book_copy, "chapters/part2_li_liang/ll_02_simplified_case.ipynb")
     path = book_copy / "chapters/part2_li_liang/ll_02_simplified_case.ipynb"
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.source = re.sub(r"^(\s*)assert\b.*$", r"\1pass", cell.source, flags=re.M)
+            if make_index.has_assert(cell.source):
+                cell.source = "pass"
     nbformat.write(nb, path)
     parts = {p.folder.name: p for p in make_index.read_book(book_copy) if p.folder}
     assert "ll-lem-a5" in unchecked(parts["part2_li_liang"], allow_unclassified=True)
