@@ -143,8 +143,10 @@ class CheckRecord:
         return f"ok {self.result} [{self.kind}] {self.claim}: {self.strength}{where}"
 
     def to_dict(self) -> dict:
-        """The record as plain data (JSON-serialisable)."""
-        return asdict(self)
+        """The record as plain data, strict JSON: a non-finite number (an infinite slack, a
+        counterexample's ``nan``) becomes the string ``"inf"``, ``"-inf"`` or ``"nan"``, so the
+        notebook's output metadata stays valid JSON and the kernel never warns."""
+        return _json_safe(asdict(self))
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return Report((self,))._repr_mimebundle_(include, exclude)
@@ -213,6 +215,17 @@ def _array(x: object, name: str) -> np.ndarray:
     if np.isnan(arr).any():
         raise ValueError(f"{name} must not contain NaN")
     return arr
+
+
+def _json_safe(value: object) -> object:
+    """``value`` with every non-finite float replaced by its name (recursively)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def _round(x: float, digits: int) -> float:

@@ -200,8 +200,10 @@ def _mlp_training(runs: list[tuple[int, int]], d_in, d_out, examples, batch) -> 
 def model_gc_fig_mnist_mlp(small, full) -> Estimate:
     archs = [(full.depth_width, L) for L in full.depths] + \
             [(m, full.width_depth) for m in full.widths]
-    runs = [a for a in archs for _ in range(4 * full.runs * len(full.lrs))]
-    return _mlp_training(runs, 784, 10, full.steps * full.batch, full.batch)
+    # the Section 7 protocol: every step size of the grid trained for `epochs`, `runs` times
+    runs = [a for a in archs for _ in range(full.runs * max(len(full.lrs), 1))]
+    examples = full.epochs * (full.n_train // full.batch) * full.batch
+    return _mlp_training(runs, 784, 10, examples, full.batch)
 
 
 def model_gc_fig_mnist_training(small, full) -> Estimate:
@@ -336,7 +338,7 @@ def main(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT))
     cpu = args.cpu_flops or matmul_rate()
     seconds = small_seconds(args.timings)
-    chapters = args.chapters or sorted((ROOT / "chapters").glob("*/*.md"))
+    chapters = [c.resolve() for c in args.chapters] or sorted((ROOT / "chapters").glob("*/*.md"))
     print(f"this CPU: {os.cpu_count()} cores, {torch.get_num_threads()} threads, float32 matmul"
           f" {cpu / 1e9:.1f} GFLOP/s (x{CPU_EFFICIENCY} assumed reached); reference GPU: H100,"
           f" {GPU_FLOPS / 1e12:.0f} TFLOP/s float32 (x{GPU_EFFICIENCY}), {GPU_LAUNCH * 1e6:.0f} us"

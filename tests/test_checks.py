@@ -228,3 +228,16 @@ def test_falsification_bad_inputs():
         checks.falsification("bound", 1, 2, perturbation="p", **KW)
     with pytest.raises(TypeError, match="perturbation must be a non-empty string"):
         checks.falsification(checks.bound, 1, 2, perturbation="", **KW)
+
+
+def test_records_are_strict_json_even_with_non_finite_numbers():
+    """A record with an infinite slack or a nan is still valid JSON (the kernel would warn on
+    stderr otherwise, with a path that differs between machines)."""
+    rec = checks.bound(0.0, 1.0, result="x", claim="c")             # slack 1/0 = inf
+    data = rec.to_dict()
+    json.dumps(data, allow_nan=False)
+    assert data["numbers"]["slack"] == "inf"
+    nested = checks.CheckRecord("x", "c", "bound", True, False, "s",
+                                {"a": [float("nan"), -math.inf, 1.5]})
+    assert nested.to_dict()["numbers"] == {"a": ["nan", "-inf", 1.5]}
+    json.dumps(checks.report(rec, nested)._repr_mimebundle_()[1], allow_nan=False)

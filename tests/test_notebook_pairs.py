@@ -51,6 +51,12 @@ def test_notebook_is_executed_and_valid(ipynb: Path):
     )
     errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, f"{ipynb.name} has error outputs committed"
+    # Output that names this machine's paths (a library warning on stderr) cannot reproduce on
+    # another machine, and a kernel warning usually means a real problem (e.g. non-JSON output).
+    local = [i for i, c in enumerate(code) for o in c.get("outputs", [])
+             if o.get("output_type") == "stream" and ("site-packages" in o.get("text", "")
+                                                       or "/.venv/" in o.get("text", ""))]
+    assert not local, f"{ipynb.name}: code cells {local} print paths of this machine (warnings?)"
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
 
 
