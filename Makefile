@@ -186,7 +186,7 @@ student: $(STAMP)  ## the student edition (no solutions) into _build/student/htm
 # The whole book as one PDF: a single-page HTML build (-W) printed by headless Chromium after
 # MathJax has typeset it (scripts/print_pdf.py; Playwright drives the system Chromium, no
 # download), then checked with poppler-utils (tests/test_pdf.py). Needs chromium and
-# poppler-utils (Debian packages). About 530 A4 pages.
+# poppler-utils (Debian packages). About 690 A4 pages.
 .PHONY: pdf
 pdf: $(STAMP)  ## the whole book as _build/pdf/book.pdf (headless Chromium), then check it
 	$(GUARD_ENV) $(BIN)/python scripts/print_pdf.py --out _build/pdf/book.pdf
