@@ -152,6 +152,10 @@ timings: $(STAMP)  ## execute every notebook (writing nothing) and print seconds
 # at BOOK_SCALE=full on the device present, with a progress bar and checkpoints under
 # _build/full/checkpoints (run it again to resume), writing _build/full/<part>/<name>.ipynb and
 # never the committed small-scale notebook.
+.PHONY: test-phases
+test-phases: $(STAMP)  ## time each phase of `make test` (wall seconds and load average per phase)
+	$(BIN)/python scripts/time_test_phases.py
+
 .PHONY: full-scale-plan full
 full-scale-plan: $(STAMP)  ## cost of every chapter's full preset (FLOPs, memory, CPU and GPU time)
 	$(GUARD_ENV) $(BIN)/python scripts/full_scale_plan.py

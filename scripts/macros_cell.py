@@ -78,22 +78,25 @@ def chapters() -> list[Path]:
                   if ".ipynb_checkpoints" not in p.parts)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    check = "--check" in args
-    paths = [Path(a).resolve() for a in args if a != "--check"] or chapters()
-    table = macros()
+def rewrite_chapters(paths: list[Path], transform, *, check: bool, what: str,
+                     script: str) -> int:
+    """Apply ``transform(text, path) -> text`` to every chapter source in ``paths``.
+
+    With ``check``, write nothing: print the stale chapters and return 1 if there are any.
+    Otherwise write the changed sources and ``jupytext --sync`` them with their notebooks.
+    Shared by this script and ``scripts/run_cell.py`` (each owns one generated cell).
+    """
     stale = []
     for path in paths:
         text = path.read_text(encoding="utf-8")
-        new = render(text, table)
+        new = transform(text, path)
         if new != text:
             stale.append(path)
             if not check:
                 path.write_text(new, encoding="utf-8")
     if check:
         for path in stale:
-            print(f"stale macros cell: {path.relative_to(ROOT)} (run scripts/macros_cell.py)")
+            print(f"stale {what}: {path.relative_to(ROOT)} (run {script})")
         return 1 if stale else 0
     if stale:
         jupytext = Path(sys.executable).with_name("jupytext")
@@ -101,6 +104,15 @@ def main(argv: list[str] | None = None) -> int:
                        capture_output=True)
     print(f"updated {len(stale)} of {len(paths)} chapters")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    check = "--check" in args
+    paths = [Path(a).resolve() for a in args if a != "--check"] or chapters()
+    table = macros()
+    return rewrite_chapters(paths, lambda text, path: render(text, table), check=check,
+                            what="macros cell", script="scripts/macros_cell.py")
 
 
 if __name__ == "__main__":

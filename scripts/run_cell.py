@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from macros_cell import rewrite_chapters  # noqa: E402  (the shared rewrite loop)
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHIVE_NAME = "nntheory-notebooks.zip"
@@ -118,24 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     check = "--check" in args
     paths = chapters([a for a in args if a != "--check"])
-    stale = []
-    for path in paths:
-        text = path.read_text(encoding="utf-8")
-        new = render(text, archive_link(path))
-        if new != text:
-            stale.append(path)
-            if not check:
-                path.write_text(new, encoding="utf-8")
-    if check:
-        for path in stale:
-            print(f"stale run cell: {path.relative_to(ROOT)} (run scripts/run_cell.py)")
-        return 1 if stale else 0
-    if stale:
-        jupytext = Path(sys.executable).with_name("jupytext")
-        subprocess.run([str(jupytext), "--sync", *map(str, stale)], check=True,
-                       capture_output=True)
-    print(f"updated {len(stale)} of {len(paths)} chapters")
-    return 0
+    return rewrite_chapters(paths, lambda text, path: render(text, archive_link(path)),
+                            check=check, what="run cell", script="scripts/run_cell.py")
 
 
 if __name__ == "__main__":

@@ -25,10 +25,8 @@ _spec.loader.exec_module(run_archive)
 
 CHAPTERS = run_cell.chapters()
 
-#: Chapter folders that do not carry the note yet, because their authors were editing them when
-#: it was introduced. `make run-cell` adds it everywhere; then empty this tuple.
-PENDING = ("part1_gradient_confusion", "part2_li_liang", "part3_oymak_soltanolkotabi",
-           "part4_allen_zhu_li_song")
+#: Chapter folders that do not carry the note yet (empty: every chapter with code carries it).
+PENDING: tuple[str, ...] = ()
 
 HEADER = "---\njupytext: {}\n---\n\n"
 MACROS = '+++ {"tags": ["remove-cell"]}\n\n' + run_cell.MACROS_MARKER + " -->\n$x$\n\n+++\n\n"
