@@ -24,6 +24,16 @@ freeing that memory).
   example's forward and backward already keep the two cores busy, so the loop pays little
   overhead and **no** method can be 10× faster than it on a CPU; the ratio to one batched pass
   is the meaningful figure.
+* ``gram_narrow_cnn_*``: ``models.SmallCNN`` width 8, depth 2 on 3×16×16, N = 64: narrow
+  convolutions, where the fastest way to form per-example conv gradients is not the same as on
+  the wide CNN.
+* For every problem, timed interleaved (one run of each method per round):
+  ``<problem>_default_path`` (the path ``method="auto"`` takes) and its time,
+  ``<problem>_path_<path>_seconds`` for every other exact path (``layerwise``, ``vmap``,
+  ``vmap`` with ``chunk_size=32``), ``<problem>_default_over_best`` (the default over the
+  fastest path, itself included, so 1.00 when it is the fastest; target ≤ 1.1) and
+  ``<problem>_cost_vs_batched_pass`` (the default over one batched forward and backward pass
+  of the same model and batch).
 * ``gram_mlp_peak_memory_ratio``: peak resident memory added by the layer-wise path divided
   by that added by one batched forward+backward of the same model and batch, each measured in
   a fresh subprocess (target ≤ 2).
@@ -33,6 +43,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import os
 import platform
 import statistics
@@ -90,6 +101,20 @@ def wide_cnn_problem(n: int = 128):
     X = torch.rand(n, 3, 32, 32, generator=gen)
     y = torch.randint(0, 10, (n,), generator=gen)
     return model, X, y
+
+
+def narrow_cnn_problem(n: int = 64):
+    gen = make_generator(2)
+    model = models.SmallCNN(3, 10, generator=gen, width=8, depth=2).eval()
+    X = torch.rand(n, 3, 16, 16, generator=gen)
+    y = torch.randint(0, 10, (n,), generator=gen)
+    return model, X, y
+
+
+PROBLEMS = {"gram_mlp": mlp_problem, "gram_cnn": cnn_problem, "gram_wide_cnn": wide_cnn_problem,
+            "gram_narrow_cnn": narrow_cnn_problem}
+PATHS = {"layerwise": {"method": "layerwise"}, "vmap": {"method": "vmap"},
+         "vmap_chunk32": {"method": "vmap", "chunk_size": 32}}
 
 
 def batched_pass(model, X, y) -> None:
@@ -169,6 +194,66 @@ def _memory_child(mode: str) -> None:
     print(json.dumps({"added_mb": max(peak - base, 1) / 1024}))
 
 
+def interleaved_seconds(fns: dict, repeats: int | None = REPEATS,
+                        budget_seconds: float = 10.0) -> tuple[dict, dict]:
+    """Median seconds of each ``fns[name]()``, timed interleaved: after one warm-up call of each,
+    rounds that run every method once, so that a change in the machine's load hits all methods
+    alike. ``repeats`` rounds, or with ``repeats=None`` as many as fit in ``budget_seconds``
+    (from REPEATS to 50, so that fast problems get enough runs). Each round starts one method
+    later (a method that frees much memory slows the next one), and the garbage is collected
+    before each run."""
+    warm = 0.0
+    for fn in fns.values():
+        start = time.perf_counter()
+        fn()
+        warm += time.perf_counter() - start
+    if repeats is None:   # as many rounds as fit in the budget, between REPEATS and 50
+        repeats = min(50, max(REPEATS, math.ceil(budget_seconds / max(warm, 1e-9))))
+    names = list(fns)
+    runs: dict = {name: [] for name in fns}
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn = fns[name]
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            runs[name].append(time.perf_counter() - start)
+    return {name: statistics.median(r) for name, r in runs.items()}, runs
+
+
+def bench_paths(prefix: str, problem) -> dict:
+    """The default path, every other exact path and one batched pass on one problem,
+    interleaved; prints ``<prefix>_default_over_best`` (target <= 1.1) and
+    ``<prefix>_cost_vs_batched_pass``.
+
+    The path that ``method="auto"`` resolves to is not timed a second time under its own name:
+    two timings of the same code differ only by the machine's noise (5-10 % here for a 15 ms
+    call), so the default is compared with the *other* paths.
+    """
+    ce = losses.cross_entropy
+    model, X, y = problem()
+    taken = gradients._resolve_method(model, "auto")[0]
+    fns = {"default": lambda: gradients.gradient_gram(model, ce, X, y)}
+    for name, kwargs in PATHS.items():
+        if kwargs != {"method": taken}:
+            fns[name] = lambda kwargs=kwargs: gradients.gradient_gram(model, ce, X, y, **kwargs)
+    fns["batched"] = lambda: batched_pass(model, X, y)
+    t, runs = interleaved_seconds(fns, repeats=None)
+    others = [name for name in fns if name not in ("default", "batched")]
+    best = min(others, key=t.get)
+    print(f"{prefix}_default_path: {taken}")
+    print(f"{prefix}_default_seconds: {t['default']:.4f}")
+    for name in others:
+        print(f"{prefix}_path_{name}_seconds: {t[name]:.4f}")
+    print(f"{prefix}_rounds: {len(runs['default'])}")
+    print(f"{prefix}_fastest_other_path: {best}")
+    ratio = t["default"] / min(t["default"], t[best])
+    print(f"{prefix}_default_over_best: {ratio:.2f}")
+    print(f"{prefix}_default_over_best_range: {ratio_range(runs, 'default', best, 2)}")
+    print(f"{prefix}_cost_vs_batched_pass: {t['default'] / t['batched']:.2f}")
+    return t
+
+
 def bench_cnn(prefix: str, problem) -> None:
     """Loop, default path, vmap path and one batched pass on one CNN problem."""
     ce = losses.cross_entropy
@@ -200,9 +285,14 @@ def bench_cnn(prefix: str, problem) -> None:
     print(f"{prefix}_cost_vs_batched_pass_range: {ratio_range(runs, 'auto', 'batched', 2)}")
 
 
-def main() -> None:
+def main(paths_only: bool = False) -> None:
     print(f"machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores")
-    print(f"torch: {torch.__version__}, threads: {torch.get_num_threads()}")
+    print(f"torch: {torch.__version__}, threads: {torch.get_num_threads()}, kernels:"
+          f" {torch.backends.cpu.get_cpu_capability()}")
+    if paths_only:
+        for prefix, problem in PROBLEMS.items():
+            bench_paths(prefix, problem)
+        return
 
     model, X, y = mlp_problem()
     ce = losses.cross_entropy
@@ -221,6 +311,8 @@ def main() -> None:
 
     bench_cnn("gram_cnn", cnn_problem)
     bench_cnn("gram_wide_cnn", wide_cnn_problem)
+    for prefix, problem in PROBLEMS.items():
+        bench_paths(prefix, problem)
 
     layerwise_runs = [peak_rss_mb("layerwise") for _ in range(REPEATS)]
     batched_runs = [peak_rss_mb("batched") for _ in range(REPEATS)]
@@ -235,5 +327,5 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--memory":
         _memory_child(sys.argv[2])
-    else:
-        main()
+    else:   # --paths: only the default-versus-best comparison of every problem
+        main(paths_only=sys.argv[1:] == ["--paths"])

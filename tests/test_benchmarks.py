@@ -31,7 +31,8 @@ def _load(name: str):
 bench_gram = _load("bench_gram")
 
 
-@pytest.mark.parametrize("problem", ["mlp_problem", "cnn_problem", "wide_cnn_problem"])
+@pytest.mark.parametrize("problem", ["mlp_problem", "cnn_problem", "wide_cnn_problem",
+                                     "narrow_cnn_problem"])
 def test_default_path_is_layerwise_and_exact(problem):
     model, X, y = getattr(bench_gram, problem)(n=3)
     model, X = model.double(), X.double()

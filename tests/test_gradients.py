@@ -377,6 +377,64 @@ def test_cnn_patch_blocks_of_one_example_equal_naive(gen, monkeypatch, name):
     torch.testing.assert_close(G, naive @ naive.T, rtol=1e-11, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", list(CNNS))
+@pytest.mark.parametrize("grouped", [True, False])
+def test_cnn_chunked_pass_and_grouped_kernel_equal_naive(gen, monkeypatch, name, grouped):
+    """The batched pass in chunks of examples (activations above the cache budget) and the
+    grouped-convolution kernel for per-example conv gradients change nothing: the Gram, with
+    and without the per-chunk features, and the multi-output NTK against J J^T."""
+    monkeypatch.setattr(gradients, "_grouped_conv_wins", lambda layer, a: grouped)
+    monkeypatch.setattr(gradients, "_use_kernel", lambda *args: False)
+    model = _randomise_bn(_init(CNNS[name](gen), gen), gen)
+    X, y = _images(gen, n=11)    # chunks of 8 (the minimum) and 3
+    naive = naive_grads(model, cross_entropy, X, y)
+    whole = gradient_gram(model, cross_entropy, X, y, method="layerwise")
+    monkeypatch.setattr(gradients, "_CHUNK_ACTIVATION_BYTES", 1)
+    for budget in (2**28, 1):     # per-chunk features, or the blocked path over the whole batch
+        G = gradient_gram(model, cross_entropy, X, y, method="layerwise", max_memory_bytes=budget)
+        torch.testing.assert_close(G, naive @ naive.T, rtol=1e-11, atol=1e-12)
+        torch.testing.assert_close(G, whole, rtol=1e-12, atol=1e-13)
+    J = jacobian(model, X)
+    torch.testing.assert_close(ntk_gram(model, X, method="layerwise"),
+                               torch.einsum("ikp,jlp->ijkl", J, J), rtol=1e-11, atol=1e-12)
+
+
+def test_chunks_follow_the_largest_activation(gen, monkeypatch):
+    """Chunk sizes: the whole batch when its activations fit, else the activation budget over
+    the largest activation of one example (at least 8 examples)."""
+    seen = []
+    real = gradients._records_chunk
+    monkeypatch.setattr(gradients, "_records_chunk",
+                        lambda model, layers, X, sl, *a: seen.append((sl.start, sl.stop))
+                        or real(model, layers, X, sl, *a))
+    model = _init(CNNS["small_cnn"](gen), gen)       # largest activation: 3 x 8 x 8 doubles
+    X, y = _images(gen, n=40)
+    gradient_gram(model, cross_entropy, X, y, method="layerwise")
+    assert seen == [(0, 40)]
+    seen.clear()
+    monkeypatch.setattr(gradients, "_CHUNK_ACTIVATION_BYTES", 16 * 3 * 8 * 8 * 8)
+    gradient_gram(model, cross_entropy, X, y, method="layerwise")
+    assert seen == [(0, 16), (16, 32), (32, 40)]
+    seen.clear()
+    monkeypatch.setattr(gradients, "_CHUNK_ACTIVATION_BYTES", 1)
+    gradient_gram(model, cross_entropy, X, y, method="layerwise")
+    assert seen == [(0, 8), (8, 16), (16, 24), (24, 32), (32, 40)]
+
+
+def test_grouped_conv_kernel_rule(monkeypatch):
+    """oneDNN's grouped kernel only where it was measured faster: CPU, float32, AVX2/AVX-512
+    kernels, at least 8 input channels per group."""
+    wide, narrow = nn.Conv2d(8, 8, 3), nn.Conv2d(6, 16, 5)
+    grouped = nn.Conv2d(16, 16, 3, groups=4)        # 4 input channels per group
+    a32, a64 = torch.zeros(1, 8, 5, 5), torch.zeros(1, 8, 5, 5, dtype=torch.float64)
+    for isa, fast in [("AVX512", True), ("AVX2", True), ("DEFAULT", False)]:
+        monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda isa=isa: isa)
+        assert gradients._grouped_conv_wins(wide, a32) is fast
+        assert gradients._grouped_conv_wins(wide, a64) is False
+        assert gradients._grouped_conv_wins(narrow, a32) is False
+        assert gradients._grouped_conv_wins(grouped, a32) is False
+
+
 def test_cnn_frozen_parameters_are_skipped(gen):
     model = _randomise_bn(_init(CNNS["small_cnn_bn"](gen), gen), gen)
     model.stem.weight.requires_grad_(False)
