@@ -142,9 +142,14 @@ sync: $(STAMP)  ## refresh the Jupyter macros cell, then jupytext --sync every p
 execute: $(STAMP)  ## re-execute notebooks in place (NB=path/to/x.md for one), then sync
 	$(TEST_ENV) $(BIN)/python scripts/execute_notebooks.py $(or $(NB),$(SOURCES))
 
-bench: $(STAMP)  ## benchmarks: one `name: value` line per figure (2 threads, several repeats)
-	OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 $(BIN)/python benchmarks/bench_gram.py
-	OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 $(BIN)/python benchmarks/phase_transition_speedup.py
+# BENCH_CPU=native|avx2|reduced: the CPU configuration of the benchmarks (as for nbval-cpu);
+# BENCH_ARGS=--paths: only the Gram paths of every problem (default / fastest path).
+BENCH_CPU ?= native
+BENCH_ARGS ?=
+bench: $(STAMP)  ## benchmarks: one `name: value` line per figure (2 threads; BENCH_CPU=reduced)
+	@test -n "$(filter $(BENCH_CPU),native avx2 reduced)" || { echo "BENCH_CPU: native|avx2|reduced"; exit 2; }
+	$(CPU_$(BENCH_CPU)) OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 $(BIN)/python benchmarks/bench_gram.py $(BENCH_ARGS)
+	$(if $(BENCH_ARGS),,$(CPU_$(BENCH_CPU)) OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 $(BIN)/python benchmarks/phase_transition_speedup.py)
 
 timings: $(STAMP)  ## execute every notebook (writing nothing) and print seconds per notebook
 	$(TEST_ENV) $(BIN)/python scripts/execute_notebooks.py --timings $(SOURCES)
