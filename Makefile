@@ -149,6 +149,7 @@ BENCH_ARGS ?=
 bench: $(STAMP)  ## benchmarks: one `name: value` line per figure (2 threads; BENCH_CPU=reduced)
 	@test -n "$(filter $(BENCH_CPU),native avx2 reduced)" || { echo "BENCH_CPU: native|avx2|reduced"; exit 2; }
 	$(CPU_$(BENCH_CPU)) OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 $(BIN)/python benchmarks/bench_gram.py $(BENCH_ARGS)
+	$(if $(BENCH_ARGS),,$(CPU_$(BENCH_CPU)) OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 $(BIN)/python benchmarks/bench_conv_kernels.py)
 	$(if $(BENCH_ARGS),,$(CPU_$(BENCH_CPU)) OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 $(BIN)/python benchmarks/phase_transition_speedup.py)
 
 timings: $(STAMP)  ## execute every notebook (writing nothing) and print seconds per notebook

@@ -1,11 +1,13 @@
 """Benchmarks of the gradient-Gram engine (helpers.gradients) against the naive loop.
 
-Run with ``make bench`` (or ``python benchmarks/bench_gram.py``) on a quiet machine. Prints one
-``name: value`` line per figure, measured side by side in one run, preceded by the machine, the
-torch version and the thread count. Times are the median of several repeats of each method, run
-one method after the other (garbage collected in between: the MLP loop materialises 1.9 GB of
-per-example gradients, and interleaving it with the fast path used to charge the fast path for
-freeing that memory).
+Run with ``make bench`` (or ``python benchmarks/bench_gram.py``; ``--paths``: only the paths,
+no loop and no memory) on a quiet machine. Prints one ``name: value`` line per figure, measured
+in one run, preceded by the machine, the torch version, the thread count and the kernel level.
+For each problem the engine's paths and one batched pass are timed interleaved
+(:func:`interleaved_seconds`), then the naive loop alone (median of ``BENCH_REPEATS`` runs after
+a warm-up, garbage collected in between: the MLP loop materialises 1.9 GB of per-example
+gradients, and interleaving it with the fast paths used to charge them for freeing that memory).
+Every figure is timed once and printed once.
 
 * ``gram_mlp_speedup_vs_loop``: MLP 784→1024→1024→10, N = 256, cross-entropy; the layer-wise
   path (one batched forward/backward) against N separate backward passes that each form the
@@ -95,20 +97,20 @@ def cnn_problem(n: int = 128):
     return model, X, y
 
 
-def wide_cnn_problem(n: int = 128):
-    gen = make_generator(1)
-    model = models.SmallCNN(3, 10, generator=gen, width=32, depth=3).eval()
-    X = torch.rand(n, 3, 32, 32, generator=gen)
+def _small_cnn_problem(n: int, seed: int, width: int, depth: int, side: int):
+    gen = make_generator(seed)
+    model = models.SmallCNN(3, 10, generator=gen, width=width, depth=depth).eval()
+    X = torch.rand(n, 3, side, side, generator=gen)
     y = torch.randint(0, 10, (n,), generator=gen)
     return model, X, y
+
+
+def wide_cnn_problem(n: int = 128):
+    return _small_cnn_problem(n, seed=1, width=32, depth=3, side=32)
 
 
 def narrow_cnn_problem(n: int = 64):
-    gen = make_generator(2)
-    model = models.SmallCNN(3, 10, generator=gen, width=8, depth=2).eval()
-    X = torch.rand(n, 3, 16, 16, generator=gen)
-    y = torch.randint(0, 10, (n,), generator=gen)
-    return model, X, y
+    return _small_cnn_problem(n, seed=2, width=8, depth=2, side=16)
 
 
 PROBLEMS = {"gram_mlp": mlp_problem, "gram_cnn": cnn_problem, "gram_wide_cnn": wide_cnn_problem,
@@ -221,24 +223,24 @@ def interleaved_seconds(fns: dict, repeats: int | None = REPEATS,
     return {name: statistics.median(r) for name, r in runs.items()}, runs
 
 
-def bench_paths(prefix: str, problem) -> dict:
+def bench_paths(prefix: str, model, X, y, rounds: int | None = None) -> tuple[dict, dict]:
     """The default path, every other exact path and one batched pass on one problem,
     interleaved; prints ``<prefix>_default_over_best`` (target <= 1.1) and
     ``<prefix>_cost_vs_batched_pass``.
 
     The path that ``method="auto"`` resolves to is not timed a second time under its own name:
     two timings of the same code differ only by the machine's noise (5-10 % here for a 15 ms
-    call), so the default is compared with the *other* paths.
+    call), so the default is compared with the *other* paths. ``rounds``: as many as fit in
+    about ten seconds when None (see :func:`interleaved_seconds`).
     """
     ce = losses.cross_entropy
-    model, X, y = problem()
     taken = gradients._resolve_method(model, "auto")[0]
     fns = {"default": lambda: gradients.gradient_gram(model, ce, X, y)}
     for name, kwargs in PATHS.items():
         if kwargs != {"method": taken}:
             fns[name] = lambda kwargs=kwargs: gradients.gradient_gram(model, ce, X, y, **kwargs)
     fns["batched"] = lambda: batched_pass(model, X, y)
-    t, runs = interleaved_seconds(fns, repeats=None)
+    t, runs = interleaved_seconds(fns, repeats=rounds)
     others = [name for name in fns if name not in ("default", "batched")]
     best = min(others, key=t.get)
     print(f"{prefix}_default_path: {taken}")
@@ -253,68 +255,41 @@ def bench_paths(prefix: str, problem) -> dict:
     high = max(runs["default"]) / min(runs[best])
     print(f"{prefix}_default_over_best_range: {low:.2g}-{high:.2g}")
     print(f"{prefix}_cost_vs_batched_pass: {t['default'] / t['batched']:.2f}")
-    return t
+    print(f"{prefix}_cost_vs_batched_pass_range: {ratio_range(runs, 'default', 'batched', 2)}")
+    return t, runs
 
 
-def bench_cnn(prefix: str, problem) -> None:
-    """Loop, default path, vmap path and one batched pass on one CNN problem."""
+def bench_loop(prefix: str, model, X, y, t: dict, runs: dict) -> None:
+    """The naive loop on one problem, against the timings ``t``/``runs`` of
+    :func:`bench_paths`: relative errors of the fast paths and their speedups over the loop."""
     ce = losses.cross_entropy
-    model, X, y = problem()
     reference = loop_gram(model, X, y)
-    err = relative_error(gradients.gradient_gram(model, ce, X, y), reference)
-    err_vmap = relative_error(gradients.gradient_gram(model, ce, X, y, method="vmap"),
-                              reference)
-    t, runs = median_seconds(
-        {"loop": lambda: loop_gram(model, X, y),
-         "auto": lambda: gradients.gradient_gram(model, ce, X, y),
-         "vmap": lambda: gradients.gradient_gram(model, ce, X, y, method="vmap"),
-         "batched": lambda: batched_pass(model, X, y)},
-        {"loop": lambda: loop_gram(model, X[:4], y[:4]),
-         "auto": lambda: gradients.gradient_gram(model, ce, X, y),
-         "vmap": lambda: gradients.gradient_gram(model, ce, X, y, method="vmap"),
-         "batched": lambda: batched_pass(model, X, y)})
+    lt, lruns = median_seconds({"loop": lambda: loop_gram(model, X, y)},
+                               {"loop": lambda: loop_gram(model, X[:4], y[:4])})
+    t, runs = {**t, **lt}, {**runs, **lruns}
     print(f"{prefix}_parameters: {models.count_parameters(model)}")
     print(f"{prefix}_loop_seconds: {t['loop']:.3f}")
-    print(f"{prefix}_default_seconds: {t['auto']:.4f}")
-    print(f"{prefix}_vmap_seconds: {t['vmap']:.4f}")
-    print(f"{prefix}_batched_pass_seconds: {t['batched']:.4f}")
-    print(f"{prefix}_relative_error: {err:.1e}")
-    print(f"{prefix}_vmap_relative_error: {err_vmap:.1e}")
-    print(f"{prefix}_speedup_vs_loop: {t['loop'] / t['auto']:.1f}")
-    print(f"{prefix}_speedup_vs_loop_range: {ratio_range(runs, 'loop', 'auto')}")
-    print(f"{prefix}_vmap_speedup_vs_loop: {t['loop'] / t['vmap']:.1f}")
-    print(f"{prefix}_cost_vs_batched_pass: {t['auto'] / t['batched']:.2f}")
-    print(f"{prefix}_cost_vs_batched_pass_range: {ratio_range(runs, 'auto', 'batched', 2)}")
+    print(f"{prefix}_relative_error: "
+          f"{relative_error(gradients.gradient_gram(model, ce, X, y), reference):.1e}")
+    print(f"{prefix}_speedup_vs_loop: {t['loop'] / t['default']:.1f}")
+    print(f"{prefix}_speedup_vs_loop_range: {ratio_range(runs, 'loop', 'default')}")
+    if "vmap" in t:
+        err = relative_error(gradients.gradient_gram(model, ce, X, y, method="vmap"), reference)
+        print(f"{prefix}_vmap_relative_error: {err:.1e}")
+        print(f"{prefix}_vmap_speedup_vs_loop: {t['loop'] / t['vmap']:.1f}")
 
 
 def main(paths_only: bool = False) -> None:
     print(f"machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores")
     print(f"torch: {torch.__version__}, threads: {torch.get_num_threads()}, kernels:"
           f" {torch.backends.cpu.get_cpu_capability()}")
-    if paths_only:
-        for prefix, problem in PROBLEMS.items():
-            bench_paths(prefix, problem)
-        return
-
-    model, X, y = mlp_problem()
-    ce = losses.cross_entropy
-    reference = loop_gram(model, X, y)
-    err = relative_error(gradients.gradient_gram(model, ce, X, y, method="layerwise"), reference)
-    t, runs = median_seconds(
-        {"loop": lambda: loop_gram(model, X, y),
-         "layerwise": lambda: gradients.gradient_gram(model, ce, X, y, method="layerwise")},
-        {"loop": lambda: loop_gram(model, X[:4], y[:4]),
-         "layerwise": lambda: gradients.gradient_gram(model, ce, X, y, method="layerwise")})
-    print(f"gram_mlp_loop_seconds: {t['loop']:.3f}")
-    print(f"gram_mlp_layerwise_seconds: {t['layerwise']:.4f}")
-    print(f"gram_mlp_relative_error: {err:.1e}")
-    print(f"gram_mlp_speedup_vs_loop: {t['loop'] / t['layerwise']:.1f}")
-    print(f"gram_mlp_speedup_vs_loop_range: {ratio_range(runs, 'loop', 'layerwise')}")
-
-    bench_cnn("gram_cnn", cnn_problem)
-    bench_cnn("gram_wide_cnn", wide_cnn_problem)
     for prefix, problem in PROBLEMS.items():
-        bench_paths(prefix, problem)
+        model, X, y = problem()
+        t, runs = bench_paths(prefix, model, X, y)
+        if not paths_only:
+            bench_loop(prefix, model, X, y, t, runs)
+    if paths_only:
+        return
 
     layerwise_runs = [peak_rss_mb("layerwise") for _ in range(REPEATS)]
     batched_runs = [peak_rss_mb("batched") for _ in range(REPEATS)]

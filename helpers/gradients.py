@@ -406,9 +406,19 @@ def _unfold(a: torch.Tensor, conv: nn.Conv2d, out_hw: tuple[int, int],
 
 
 def _conv_features(layer: nn.Conv2d, a: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
-    r"""Per-example weight gradients of a convolution, ``(b, c, numel(weight))``.
+    r"""Per-example weight gradients of a convolution, ``(b, c, numel(weight))``: by one grouped
+    convolution where :func:`_grouped_conv_wins`, else by batched products.
 
     ``a``: the layer input ``(b, C, H, W)``; ``d``: output gradients ``(c, b, O, H', W')``.
+    """
+    if _grouped_conv_wins(layer, a):
+        return _grouped_conv_features(layer, a, d)
+    return _product_conv_features(layer, a, d)
+
+
+def _product_conv_features(layer: nn.Conv2d, a: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    r"""Per-example weight gradients of a convolution by batched products of the input patches.
+
     Coordinates come in an order that differs from ``layer.weight`` (irrelevant for inner
     products). Stride 1: for each kernel offset :math:`t`, :math:`\nabla_{W_t}\ell_i =
     \Delta_i S_{t,i}` where :math:`S_{t,i}` (positions x channels) is a contiguous window of the
@@ -419,8 +429,6 @@ def _conv_features(layer: nn.Conv2d, a: torch.Tensor, d: torch.Tensor) -> torch.
     :func:`_unfold` and use one batched product, in blocks of examples whose patches fit in
     ``_PATCH_CACHE_BYTES`` (so the product reads them from the cache, not from memory).
     """
-    if _grouped_conv_wins(layer, a):
-        return _grouped_conv_features(layer, a, d)
     c, b, O, Ho, Wo = d.shape
     g = layer.groups
     if layer.stride != (1, 1) or layer.in_channels // g < 32:
@@ -458,7 +466,7 @@ def _grouped_conv_features(layer: nn.Conv2d, a: torch.Tensor, d: torch.Tensor) -
     ``(1, b O, H', W')`` and ``b g`` groups give the weight gradient ``(b O, C/g, k_h, k_w)``,
     i.e. the ``b`` per-example gradients in the layout of ``layer.weight``. This is the kernel
     ``torch.func.vmap`` uses for a convolution; oneDNN runs it faster than the products of
-    :func:`_conv_features` where it has AVX2 or AVX-512 and the layer is wide (see
+    :func:`_product_conv_features` where it has AVX2 or AVX-512 and the layer is wide (see
     :func:`_grouped_conv_wins`). One call per output scalar (``c`` of them).
     """
     c, b, O, Ho, Wo = d.shape
@@ -482,10 +490,11 @@ def _grouped_conv_wins(layer: nn.Conv2d, a: torch.Tensor) -> bool:
     input channels per group. A fixed rule, not a timing, so that the result never depends on
     the machine's load.
 
-    Measured per layer (``benchmarks/bench_gram.py``; ratio = products / grouped time, 1 and 2
-    threads): 3x3 convs of 8 to 64 channels 1.3-2.0 with AVX2/AVX-512 kernels, but 0.82-0.99
-    with SSE only; layers with 3 or 6 input channels (a stem, LeNet-5) 0.38-0.8 everywhere; in
-    float64 (no oneDNN kernel) 0.57-1.31 with no pattern, so float64 keeps the products.
+    Measured per layer (``benchmarks/bench_conv_kernels.py``: products / grouped time, 1 and 2
+    threads, 9 shapes): 3x3 convs of 8 to 64 channels 1.3-2.0 with AVX2/AVX-512 kernels, but
+    0.82-0.99 with SSE only; layers with 3 or 6 input channels (a stem, LeNet-5) 0.38-0.8
+    everywhere; in float64 (no oneDNN kernel) 0.57-1.31 with no pattern, so float64 keeps the
+    products.
     """
     return (a.device.type == "cpu" and a.dtype == torch.float32
             and layer.in_channels // layer.groups >= _GROUPED_CONV_MIN_CHANNELS

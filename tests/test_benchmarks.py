@@ -71,3 +71,28 @@ def test_phase_engine_flop_count_matches_the_products():
     k, d, n = 3, 4, 5
     products = [(k, d, n), (1, k, n), (1, k, d), (1, d, n), (k, n, d)]   # (m, inner, p)
     assert bench.engine_flops(k, d, n) == sum(2 * m * i * p for m, i, p in products)
+
+
+def test_gram_bench_prints_every_figure_once(capsys, monkeypatch):
+    """Paths and loop on tiny problems: each ``name: value`` key appears exactly once, and the
+    default is compared with the other paths, never with itself."""
+    monkeypatch.setattr(bench_gram, "REPEATS", 1)
+    for prefix, problem in (("cnn", bench_gram.cnn_problem),
+                            ("narrow", bench_gram.narrow_cnn_problem)):
+        model, X, y = problem(n=4)
+        t, runs = bench_gram.bench_paths(prefix, model, X, y, rounds=2)
+        assert "layerwise" not in t and {"default", "vmap", "vmap_chunk32", "batched"} <= set(t)
+        bench_gram.bench_loop(prefix, model, X, y, t, runs)
+    keys = [line.split(":")[0] for line in capsys.readouterr().out.splitlines()]
+    assert len(keys) == len(set(keys)), [k for k in keys if keys.count(k) > 1]
+    assert {"cnn_default_over_best", "cnn_cost_vs_batched_pass", "cnn_speedup_vs_loop",
+            "narrow_default_over_best"} <= set(keys)
+
+
+def test_conv_kernel_benchmark_runs_tiny():
+    out = subprocess.run([sys.executable, str(BENCH / "bench_conv_kernels.py"), "--quick"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.count("_products_over_grouped:") == 4
+    for line in out.stdout.splitlines():
+        if "relative_difference" in line:          # the two ways give the same Gram matrix
+            assert float(line.split(":")[1]) < 1e-6
